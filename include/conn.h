@@ -1,0 +1,81 @@
+/*
+ * conn.h: one client connection of a worker, from accept to close: the count that
+ * enforces max_connections, the header / keep-alive / send timeouts, the per-client
+ * connection limit, and the request in flight (what the access log and analytics record
+ * when it completes or is cut short).
+ *
+ * evhttp 2.1 has no connection hooks, so a connection is adopted in two steps: the
+ * bufferevent callback (evhttp_set_bevcb) counts it and queues its bufferevent; an event
+ * activated from there runs right after the accept loop, finds the evhttp_connection (the
+ * bufferevent's callback argument) and sets the close callback.
+ */
+#ifndef STREAMD_CONN_H
+#define STREAMD_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct worker;
+struct event;
+struct bufferevent;
+struct evhttp_connection;
+struct evhttp_request;
+
+enum conn_phase {
+	CONN_HEADER = 0,        /* reading a request: client_header_timeout */
+	CONN_IDLE,              /* between requests: keepalive_timeout */
+	CONN_BUSY               /* request handed to a handler, reply in progress */
+};
+
+/* The request being served, as the logs and analytics see it. */
+struct conn_request {
+	struct evhttp_request  *req;
+	int                     route;          /* enum metrics_route */
+	int                     status;
+	uint64_t                body_len;       /* body bytes queued for the client */
+	uint64_t                start_us;       /* monotonic */
+	int64_t                 start_ms;       /* wall clock */
+	int64_t                 range_start;    /* -1: not a range response */
+	int64_t                 range_end;
+	int64_t                 file_size;      /* -1: not a file */
+	int                     rate_class;
+	int                     head;
+	int                     streaming;      /* counted in streams_active */
+	char                    subject[128];   /* authenticated user, if any */
+	char                    path[1032];     /* decoded file path (stream) */
+};
+
+struct conn {
+	struct worker          *w;
+	struct evhttp_connection *evcon;
+	struct bufferevent     *bev;
+	int                     fd;
+	struct sockaddr_storage peer;
+	socklen_t               peerlen;
+	char                    peer_text[48];
+	struct sockaddr_storage client;         /* peer, or the address a trusted proxy sent */
+	char                    client_text[48];
+	enum conn_phase         phase;
+	struct event           *timer;
+	int                     nrequests;
+	int                     client_counted; /* counted against max_client_connections */
+	/* A handler waiting on something else (stats query) learns that the client left. */
+	void                  (*on_close)(void *arg);
+	void                   *on_close_arg;
+	struct conn_request     r;
+	struct conn            *prev, *next;
+};
+
+/* Set up evhttp hooks and events of w. */
+int  conn_init(struct worker *w);
+void conn_shutdown(struct worker *w);
+/* The connection a request arrived on (NULL if unknown). */
+struct conn *conn_of(struct worker *w, struct evhttp_request *req);
+/* A handler got the request: timers off, bookkeeping on. */
+void conn_request_begin(struct conn *c, struct evhttp_request *req);
+/* Stop accepting (stopping) and close idle connections; busy ones close when done. */
+void conn_stop_all(struct worker *w, int drop_busy);
+/* Re-enable accepting if below the limits. */
+void conn_maybe_resume(struct worker *w);
+
+#endif

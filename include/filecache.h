@@ -1,0 +1,58 @@
+/*
+ * filecache.h: the open-file cache of a worker. Maps a checked relative path to an open
+ * descriptor, its stat and one refcounted libevent file segment covering the whole file,
+ * so a hot file costs no open() or path walk per request. Bounded (LRU), each entry
+ * re-checked against the path after `valid`, and against its descriptor (fstat) on every
+ * use so that a file rewritten, truncated or replaced on disk is noticed at once.
+ *
+ * Files are opened beneath the audio root with openat2(RESOLVE_BENEATH): a symlink that
+ * leads out of the root fails to open, one that stays inside works.
+ */
+#ifndef STREAMD_FILECACHE_H
+#define STREAMD_FILECACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct evbuffer_file_segment;
+struct filecache;
+
+struct filecache_file {
+	struct evbuffer_file_segment *seg;      /* whole file; NULL for an empty file */
+	int             fd;
+	int64_t         size;
+	time_t          mtime;
+	int64_t         mtime_ns;               /* full resolution, for change checks */
+	dev_t           dev;
+	ino_t           ino;
+	char            etag[64];               /* strong, quoted */
+	char            last_modified[32];      /* HTTP-date */
+};
+
+enum filecache_result {
+	FILECACHE_OK = 0,
+	FILECACHE_NOT_FOUND,    /* missing, not a regular file, outside the root */
+	FILECACHE_ERROR         /* out of descriptors or memory: 503 */
+};
+
+/* root: audio_root directory; max 0 disables caching (open per request). */
+struct filecache *filecache_new(const char *root, int max, int64_t valid_ms);
+void filecache_free(struct filecache *fc);
+
+/*
+ * Look up (or open) path, a relative path already checked by pathsafe. On success *out
+ * points to a file valid until the next filecache call; a response that needs the data
+ * later takes its own reference through the segment (evbuffer_add_file_segment).
+ */
+enum filecache_result filecache_get(struct filecache *fc, const char *path, size_t len,
+    int64_t now_ms, const struct filecache_file **out, int *hit);
+/* Drop a descriptor-less temporary (only when caching is off); safe on cached files. */
+void filecache_release(struct filecache *fc, const struct filecache_file *f);
+
+int  filecache_count(const struct filecache *fc);
+/* The root directory is still there and readable. */
+int  filecache_root_ok(const struct filecache *fc);
+
+#endif

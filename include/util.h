@@ -1,0 +1,19 @@
+/*
+ * util.h: small byte and string helpers with no better home (hex, bounded copies).
+ */
+#ifndef STREAMD_UTIL_H
+#define STREAMD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
+void   hex_encode(const unsigned char *in, size_t len, char *out);
+/* Exactly 2 * outlen hex digits (either case) into out; -1 if malformed. */
+int    hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen);
+/* Copy at most size - 1 bytes and terminate; returns strlen(src). */
+size_t str_lcpy(char *dst, const char *src, size_t size);
+/* Case-insensitive comparison of a token list element ("a, b;q=1") to name. */
+int    str_token_eq(const char *s, size_t len, const char *name);
+
+#endif

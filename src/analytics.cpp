@@ -1,0 +1,445 @@
+/*
+ * analytics.cpp: analytics record encoding and the worker's batched queue
+ * (see analytics.h for the format and the guarantees).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "analytics.h"
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "worker.h"
+
+#define FLUSH_BYTES     (32 * 1024)
+#define FLUSH_DELAY_US  (50 * 1000)
+#define RETRY_DELAY_US  (100 * 1000)
+#define STR_MAX         1024
+
+struct analytics_queue {
+	struct worker  *w;
+	int             fd;
+	unsigned char  *buf;            /* encoded records, buf[start..len) pending */
+	size_t          start, len, cap;
+	size_t          records;        /* records pending */
+	size_t          max_records;
+	struct event   *timer;
+};
+
+/* ---------------------------------------------------------------- encoding */
+
+struct wbuf {
+	unsigned char  *p;
+	size_t          len, cap;
+	int             overflow;
+};
+
+static void
+put(struct wbuf *b, const void *v, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->p + b->len, v, n);
+	b->len += n;
+}
+
+static void
+put_str(struct wbuf *b, const char *s, size_t n)
+{
+	uint16_t l;
+
+	if (s == NULL)
+		n = 0;
+	if (n > STR_MAX)
+		n = STR_MAX;
+	l = (uint16_t)n;
+	put(b, &l, sizeof(l));
+	if (n > 0)
+		put(b, s, n);
+}
+
+static size_t
+finish(struct wbuf *b)
+{
+	uint16_t l;
+
+	if (b->overflow || b->len > UINT16_MAX)
+		return 0;
+	l = (uint16_t)b->len;
+	memcpy(b->p, &l, sizeof(l));
+	return b->len;
+}
+
+size_t
+analytics_encode_access(const struct analytics_access *a, unsigned char *out, size_t outsz)
+{
+	struct wbuf b = { out, 2, outsz, 0 };
+	uint8_t type = ANALYTICS_ACCESS;
+
+	if (outsz < 2)
+		return 0;
+	put(&b, &type, 1);
+	put(&b, &a->ts_ms, 8);
+	put(&b, &a->duration_us, 4);
+	put(&b, &a->status, 2);
+	put(&b, &a->flags, 1);
+	put(&b, &a->family, 1);
+	put(&b, a->addr, 16);
+	put(&b, &a->bytes, 8);
+	put(&b, &a->range_start, 8);
+	put(&b, &a->range_end, 8);
+	put(&b, &a->file_size, 8);
+	put_str(&b, a->subject, a->subject_len);
+	put_str(&b, a->path, a->path_len);
+	put_str(&b, a->user_agent, a->user_agent_len);
+	put_str(&b, a->referrer, a->referrer_len);
+	return finish(&b);
+}
+
+size_t
+analytics_encode_revoke(const struct analytics_revoke *r, unsigned char *out, size_t outsz)
+{
+	struct wbuf b = { out, 2, outsz, 0 };
+	uint8_t type = ANALYTICS_REVOKE;
+
+	if (outsz < 2)
+		return 0;
+	put(&b, &type, 1);
+	put(&b, &r->kind, 1);
+	put(&b, &r->exp, 8);
+	put_str(&b, r->id, r->id_len);
+	return finish(&b);
+}
+
+struct rbuf {
+	const unsigned char *p;
+	size_t          len, pos;
+	int             bad;
+};
+
+static void
+get(struct rbuf *b, void *v, size_t n)
+{
+	if (b->pos + n > b->len) {
+		b->bad = 1;
+		memset(v, 0, n);
+		return;
+	}
+	memcpy(v, b->p + b->pos, n);
+	b->pos += n;
+}
+
+static void
+get_str(struct rbuf *b, const char **s, uint16_t *n)
+{
+	get(b, n, sizeof(*n));
+	if (b->bad || b->pos + *n > b->len) {
+		b->bad = 1;
+		*s = NULL;
+		*n = 0;
+		return;
+	}
+	*s = (const char *)b->p + b->pos;
+	b->pos += *n;
+}
+
+int
+analytics_decode(const unsigned char *buf, size_t len,
+    void (*on_access)(const struct analytics_access *, void *),
+    void (*on_revoke)(const struct analytics_revoke *, void *), void *arg)
+{
+	struct analytics_access a;
+	struct analytics_revoke r;
+	struct rbuf b;
+	uint16_t count, reclen;
+	size_t pos = 8;
+	uint8_t type;
+	int i;
+
+	if (len < 8 || memcmp(buf, ANALYTICS_MAGIC, 4) != 0)
+		return -1;
+	memcpy(&count, buf + 4, 2);
+	for (i = 0; i < count; i++) {
+		if (pos + 3 > len)
+			return -1;
+		memcpy(&reclen, buf + pos, 2);
+		if (reclen < 3 || pos + reclen > len)
+			return -1;
+		b.p = buf + pos;
+		b.len = reclen;
+		b.pos = 2;
+		b.bad = 0;
+		get(&b, &type, 1);
+		if (type == ANALYTICS_ACCESS) {
+			memset(&a, 0, sizeof(a));
+			get(&b, &a.ts_ms, 8);
+			get(&b, &a.duration_us, 4);
+			get(&b, &a.status, 2);
+			get(&b, &a.flags, 1);
+			get(&b, &a.family, 1);
+			get(&b, a.addr, 16);
+			get(&b, &a.bytes, 8);
+			get(&b, &a.range_start, 8);
+			get(&b, &a.range_end, 8);
+			get(&b, &a.file_size, 8);
+			get_str(&b, &a.subject, &a.subject_len);
+			get_str(&b, &a.path, &a.path_len);
+			get_str(&b, &a.user_agent, &a.user_agent_len);
+			get_str(&b, &a.referrer, &a.referrer_len);
+			if (b.bad)
+				return -1;
+			if (on_access != NULL)
+				on_access(&a, arg);
+		} else if (type == ANALYTICS_REVOKE) {
+			memset(&r, 0, sizeof(r));
+			get(&b, &r.kind, 1);
+			get(&b, &r.exp, 8);
+			get_str(&b, &r.id, &r.id_len);
+			if (b.bad)
+				return -1;
+			if (on_revoke != NULL)
+				on_revoke(&r, arg);
+		}
+		/* Unknown types are skipped: a newer worker may talk to an older collector. */
+		pos += reclen;
+	}
+	return count;
+}
+
+/* ---------------------------------------------------------------- worker queue */
+
+static void
+arm(struct analytics_queue *q, long us)
+{
+	struct timeval tv = { 0, us };
+
+	if (q->timer != NULL && !evtimer_pending(q->timer, NULL))
+		evtimer_add(q->timer, &tv);
+}
+
+/* Send as many full datagrams as the socket takes. Returns -1 if it would block. */
+static int
+send_some(struct analytics_queue *q)
+{
+	unsigned char dgram[ANALYTICS_DGRAM_MAX];
+	size_t pos, n;
+	uint16_t count, reclen;
+	ssize_t r;
+
+	while (q->records > 0) {
+		memcpy(dgram, ANALYTICS_MAGIC, 4);
+		n = 8;
+		count = 0;
+		pos = q->start;
+		while (pos < q->len && count < UINT16_MAX) {
+			memcpy(&reclen, q->buf + pos, 2);
+			if (n + reclen > sizeof(dgram))
+				break;
+			memcpy(dgram + n, q->buf + pos, reclen);
+			n += reclen;
+			pos += reclen;
+			count++;
+		}
+		memcpy(dgram + 4, &count, 2);
+		memset(dgram + 6, 0, 2);
+		r = send(q->fd, dgram, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
+			    errno == EINTR)
+				return -1;
+			log_warn("analytics: send");
+			return -1;
+		}
+		q->start = pos;
+		q->records -= count;
+		METRIC_ADD(q->w->m->analytics_send_batches, 1);
+		METRIC_ADD(q->w->m->analytics_records, count);
+	}
+	q->start = q->len = 0;
+	return 0;
+}
+
+static void
+flush(struct analytics_queue *q)
+{
+	if (q->records == 0)
+		return;
+	if (send_some(q) == -1)
+		arm(q, RETRY_DELAY_US);
+	__atomic_store_n(&q->w->m->analytics_pending, (int64_t)q->records, __ATOMIC_RELAXED);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	flush((struct analytics_queue *)arg);
+}
+
+struct analytics_queue *
+analytics_queue_new(struct worker *w, int fd)
+{
+	struct analytics_queue *q;
+
+	if ((q = (struct analytics_queue *)calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->w = w;
+	q->fd = fd;
+	q->max_records = (size_t)w->conf->analytics_queue;
+	q->timer = evtimer_new(w->base, timer_cb, q);
+	return q;
+}
+
+void
+analytics_queue_free(struct analytics_queue *q, int flush_all)
+{
+	struct pollfd pfd;
+	int tries;
+
+	if (q == NULL)
+		return;
+	for (tries = 0; q->records > 0 && tries < (flush_all ? 200 : 1); tries++) {
+		if (send_some(q) == 0)
+			break;
+		pfd.fd = q->fd;
+		pfd.events = POLLOUT;
+		poll(&pfd, 1, 10);
+	}
+	if (q->records > 0) {
+		log_warnx("analytics: %zu record(s) could not be handed to the collector",
+		    q->records);
+		METRIC_ADD(q->w->m->analytics_dropped, q->records);
+	}
+	__atomic_store_n(&q->w->m->analytics_pending, 0, __ATOMIC_RELAXED);
+	if (q->timer != NULL)
+		event_free(q->timer);
+	free(q->buf);
+	free(q);
+}
+
+static void
+enqueue(struct analytics_queue *q, const unsigned char *rec, size_t n)
+{
+	size_t need;
+	unsigned char *nb;
+
+	if (n == 0)
+		return;
+	if (q->records >= q->max_records) {
+		METRIC_ADD(q->w->m->analytics_dropped, 1);
+		return;
+	}
+	if (q->start > 0 && q->start == q->len)
+		q->start = q->len = 0;
+	need = q->len + n;
+	if (need > q->cap) {
+		if (q->start > 0) {
+			memmove(q->buf, q->buf + q->start, q->len - q->start);
+			q->len -= q->start;
+			q->start = 0;
+			need = q->len + n;
+		}
+		if (need > q->cap) {
+			size_t cap = q->cap ? q->cap * 2 : 64 * 1024;
+			while (cap < need)
+				cap *= 2;
+			if ((nb = (unsigned char *)realloc(q->buf, cap)) == NULL) {
+				METRIC_ADD(q->w->m->analytics_dropped, 1);
+				return;
+			}
+			q->buf = nb;
+			q->cap = cap;
+		}
+	}
+	memcpy(q->buf + q->len, rec, n);
+	q->len += n;
+	q->records++;
+	if (q->len - q->start >= FLUSH_BYTES)
+		flush(q);
+	else
+		arm(q, FLUSH_DELAY_US);
+	__atomic_store_n(&q->w->m->analytics_pending, (int64_t)q->records, __ATOMIC_RELAXED);
+}
+
+static size_t
+clen(const char *s)
+{
+	return s ? strnlen(s, STR_MAX) : 0;
+}
+
+void
+analytics_record(struct worker *w, struct conn *c, uint64_t sent, uint64_t dur_us,
+    int aborted)
+{
+	unsigned char rec[ANALYTICS_REC_MAX];
+	struct analytics_access a;
+	struct evhttp_request *req = c->r.req;
+	const char *ua, *ref;
+
+	if (!w->conf->analytics || w->aq == NULL || c->r.route != ROUTE_STREAM || req == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.ts_ms = c->r.start_ms;
+	a.duration_us = dur_us > UINT32_MAX ? UINT32_MAX : (uint32_t)dur_us;
+	a.status = (uint16_t)c->r.status;
+	a.flags = (uint8_t)((aborted ? ANALYTICS_F_ABORTED : 0) |
+	    (c->r.head ? ANALYTICS_F_HEAD : 0));
+	if (c->client.ss_family == AF_INET6) {
+		a.family = 6;
+		memcpy(a.addr, &((struct sockaddr_in6 *)&c->client)->sin6_addr, 16);
+	} else if (c->client.ss_family == AF_INET) {
+		a.family = 4;
+		memcpy(a.addr, &((struct sockaddr_in *)&c->client)->sin_addr, 4);
+	}
+	a.bytes = sent;
+	a.range_start = c->r.range_start;
+	a.range_end = c->r.range_end;
+	a.file_size = c->r.file_size;
+	a.subject = c->r.subject;
+	a.subject_len = (uint16_t)clen(c->r.subject);
+	a.path = c->r.path;
+	a.path_len = (uint16_t)clen(c->r.path);
+	ua = http_in(req, "User-Agent");
+	ref = http_in(req, "Referer");
+	a.user_agent = ua;
+	a.user_agent_len = (uint16_t)MIN(clen(ua), 512);
+	a.referrer = ref;
+	a.referrer_len = (uint16_t)MIN(clen(ref), 512);
+	enqueue(w->aq, rec, analytics_encode_access(&a, rec, sizeof(rec)));
+}
+
+void
+analytics_revocation(struct worker *w, int kind, const char *id, int64_t exp)
+{
+	unsigned char rec[ANALYTICS_REC_MAX];
+	struct analytics_revoke r;
+
+	if (w->aq == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.kind = (uint8_t)kind;
+	r.exp = exp;
+	r.id = id;
+	r.id_len = (uint16_t)clen(id);
+	enqueue(w->aq, rec, analytics_encode_revoke(&r, rec, sizeof(rec)));
+	flush(w->aq);                   /* revocations go out at once */
+}
+
+void
+analytics_tick(struct worker *w)
+{
+	if (w->aq != NULL && w->aq->records > 0)
+		flush(w->aq);
+}

@@ -1,0 +1,513 @@
+/*
+ * conn.cpp: client connections of a worker (see conn.h): adoption after accept, limits,
+ * timeouts, the close callback, and the completion of each request (access log,
+ * metrics, analytics record).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/listener.h>
+
+#include "accesslog.h"
+#include "analytics.h"
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "shm.h"
+#include "worker.h"
+
+#define READ_HIGH_WATER (64 * 1024)
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg);
+static void conn_request_done(struct conn *c, int aborted);
+
+static void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static void
+listeners_enable(struct worker *w, int on)
+{
+	int i;
+
+	for (i = 0; i < w->nlisteners; i++) {
+		if (w->listeners[i].lev == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(w->listeners[i].lev);
+		else
+			evconnlistener_disable(w->listeners[i].lev);
+	}
+	w->paused = !on;
+}
+
+static int
+over_limit(struct worker *w)
+{
+	struct shm_header *h = shm_get();
+
+	return h != NULL && __atomic_load_n(&h->connections, __ATOMIC_RELAXED) >=
+	    w->conf->max_connections;
+}
+
+void
+conn_maybe_resume(struct worker *w)
+{
+	struct timeval tv = { 0, 100 * 1000 };
+
+	if (!w->paused || w->stopping)
+		return;
+	if (!over_limit(w)) {
+		listeners_enable(w, 1);
+		return;
+	}
+	/* Connections may close in other workers: look again soon. */
+	evtimer_add(w->ev_resume, &tv);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	conn_maybe_resume((struct worker *)arg);
+}
+
+/* accept() failed (EMFILE, ENFILE, ENOBUFS...): stop trying for a while, do not spin. */
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct worker *w = (struct worker *)arg;
+	struct timeval tv = { 0, 500 * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	log_warnx("accept: %s; pausing accepts for 500ms", evutil_socket_error_to_string(err));
+	listeners_enable(w, 0);
+	evtimer_add(w->ev_resume, &tv);
+}
+
+static void
+count_connection(int delta)
+{
+	struct shm_header *h = shm_get();
+
+	if (h != NULL)
+		__atomic_add_fetch(&h->connections, delta, __ATOMIC_RELAXED);
+}
+
+/* evhttp asks for a bufferevent for each accepted connection. */
+static struct bufferevent *
+bevcb(struct event_base *base, void *arg)
+{
+	struct worker *w = (struct worker *)arg;
+	struct bufferevent *bev, **np;
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL;
+	if (w->npending == w->pending_cap) {
+		int cap = w->pending_cap ? w->pending_cap * 2 : 64;
+		np = (struct bufferevent **)realloc(w->pending, sizeof(*np) * (size_t)cap);
+		if (np == NULL) {
+			bufferevent_free(bev);
+			return NULL;
+		}
+		w->pending = np;
+		w->pending_cap = cap;
+	}
+	bufferevent_incref(bev);
+	w->pending[w->npending++] = bev;
+	count_connection(1);
+	METRIC_ADD(w->m->connections_total, 1);
+	METRIC_ADD(w->m->connections_active, 1);
+	event_active(w->ev_bind, 0, 0);
+	if (over_limit(w) && !w->paused) {
+		/* Stops the accept loop of the listener right after this connection. */
+		listeners_enable(w, 0);
+		conn_maybe_resume(w);
+	}
+	return bev;
+}
+
+static void
+arm_timer(struct conn *c, int64_t ms)
+{
+	struct timeval tv;
+
+	ms_to_tv(ms, &tv);
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = (struct conn *)arg;
+
+	(void)fd; (void)what;
+	if (c->phase == CONN_HEADER)
+		METRIC_ADD(c->w->m->timeouts_header, 1);
+	if (c->phase != CONN_BUSY)
+		evhttp_connection_free(c->evcon);       /* calls conn_closed */
+}
+
+/* Bytes from the client: the first ones after an idle period start a header timer. */
+static void
+input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = (struct conn *)arg;
+
+	(void)buf;
+	if (info->n_added > 0 && c->phase == CONN_IDLE) {
+		c->phase = CONN_HEADER;
+		arm_timer(c, c->w->conf->client_header_timeout);
+	}
+}
+
+static int
+fd_slot(struct worker *w, int fd)
+{
+	struct conn **n;
+	int cap;
+
+	if (fd < w->conn_cap)
+		return 0;
+	cap = w->conn_cap ? w->conn_cap : 1024;
+	while (cap <= fd)
+		cap *= 2;
+	n = (struct conn **)realloc(w->conn_by_fd, sizeof(*n) * (size_t)cap);
+	if (n == NULL)
+		return -1;
+	memset(n + w->conn_cap, 0, sizeof(*n) * (size_t)(cap - w->conn_cap));
+	w->conn_by_fd = n;
+	w->conn_cap = cap;
+	return 0;
+}
+
+static void
+addr_text(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+		    (socklen_t)outsz);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)outsz);
+		else
+			inet_ntop(AF_INET6, a6, out, (socklen_t)outsz);
+	} else {
+		snprintf(out, outsz, "unix");
+	}
+}
+
+/* Adopt one accepted connection whose evhttp_connection now exists. */
+static void
+adopt(struct worker *w, struct bufferevent *bev)
+{
+	struct evhttp_connection *evcon;
+	const struct sockaddr *sa;
+	struct timeval tv;
+	struct conn *c;
+	void *arg = NULL;
+	int fd;
+
+	bufferevent_getcb(bev, NULL, NULL, NULL, &arg);
+	if (arg == NULL) {
+		/* evhttp already dropped it (setup failed): it never reached us. */
+		count_connection(-1);
+		METRIC_ADD(w->m->connections_active, -1);
+		return;
+	}
+	evcon = (struct evhttp_connection *)arg;
+	fd = bufferevent_getfd(bev);
+	if (fd < 0 || fd_slot(w, fd) == -1 ||
+	    (c = (struct conn *)calloc(1, sizeof(*c))) == NULL) {
+		count_connection(-1);
+		METRIC_ADD(w->m->connections_active, -1);
+		evhttp_connection_free(evcon);
+		return;
+	}
+	c->w = w;
+	c->evcon = evcon;
+	c->bev = bev;
+	c->fd = fd;
+	sa = evhttp_connection_get_addr(evcon);
+	if (sa != NULL) {
+		c->peerlen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in);
+		memcpy(&c->peer, sa, c->peerlen);
+	} else {
+		c->peer.ss_family = AF_UNSPEC;
+	}
+	addr_text((const struct sockaddr *)&c->peer, c->peer_text, sizeof(c->peer_text));
+	memcpy(&c->client, &c->peer, sizeof(c->client));
+	memcpy(c->client_text, c->peer_text, sizeof(c->client_text));
+	c->timer = evtimer_new(w->base, timer_cb, c);
+	c->r.file_size = -1;
+	c->r.range_start = -1;
+	w->conn_by_fd[fd] = c;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	evhttp_connection_set_closecb(evcon, conn_closed, c);
+
+	ms_to_tv(w->conf->send_timeout, &tv);
+	bufferevent_set_timeouts(bev, NULL, &tv);
+	bufferevent_setwatermark(bev, EV_READ, 0,
+	    (size_t)MAX(READ_HIGH_WATER, 2 * (w->conf->max_header_size + w->conf->max_uri_length) +
+	    w->conf->max_body_size));
+	evbuffer_add_cb(bufferevent_get_input(bev), input_cb, c);
+	c->phase = CONN_HEADER;
+	if (c->timer != NULL)
+		arm_timer(c, w->conf->client_header_timeout);
+
+	if (w->stopping || c->timer == NULL ||
+	    ratelimit_conn_open(w, c) == -1) {
+		METRIC_ADD(w->m->connections_refused, 1);
+		evhttp_connection_free(evcon);
+	}
+}
+
+static void
+bind_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = (struct worker *)arg;
+	struct bufferevent *bev;
+	int i, n = w->npending;
+
+	(void)fd; (void)what;
+	w->npending = 0;
+	for (i = 0; i < n; i++) {
+		bev = w->pending[i];
+		adopt(w, bev);
+		bufferevent_decref(bev);
+	}
+}
+
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = (struct conn *)arg;
+	struct worker *w = c->w;
+
+	(void)evcon;
+	if (c->on_close != NULL)
+		c->on_close(c->on_close_arg);
+	if (c->phase == CONN_BUSY && c->r.req != NULL)
+		conn_request_done(c, 1);
+	ratelimit_conn_close(w, c);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->fd >= 0 && c->fd < w->conn_cap && w->conn_by_fd[c->fd] == c)
+		w->conn_by_fd[c->fd] = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	count_connection(-1);
+	METRIC_ADD(w->m->connections_active, -1);
+	/* evhttp frees the bufferevent (and its input callback) after this returns. */
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), input_cb, c);
+	free(c);
+	if (w->paused)
+		conn_maybe_resume(w);
+	if (w->stopping && w->nconns == 0)
+		event_active(w->ev_reap, 0, 0);
+}
+
+struct conn *
+conn_of(struct worker *w, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	int fd;
+
+	if (evcon == NULL)
+		return NULL;
+	bev = evhttp_connection_get_bufferevent(evcon);
+	fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd < 0 || fd >= w->conn_cap || w->conn_by_fd[fd] == NULL ||
+	    w->conn_by_fd[fd]->evcon != evcon)
+		return NULL;
+	return w->conn_by_fd[fd];
+}
+
+static void
+on_complete(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = (struct conn *)arg;
+	struct worker *w = c->w;
+
+	(void)req;
+	conn_request_done(c, 0);
+	c->phase = CONN_IDLE;
+	if (w->stopping) {
+		event_active(w->ev_reap, 0, 0);
+		return;
+	}
+	if (w->conf->keepalive_timeout > 0)
+		arm_timer(c, w->conf->keepalive_timeout);
+}
+
+void
+conn_request_begin(struct conn *c, struct evhttp_request *req)
+{
+	struct worker *w = c->w;
+
+	evtimer_del(c->timer);
+	c->phase = CONN_BUSY;
+	c->nrequests++;
+	memset(&c->r, 0, sizeof(c->r));
+	c->r.req = req;
+	c->r.start_us = worker_mono_us();
+	c->r.start_ms = worker_now_ms(w);
+	c->r.range_start = -1;
+	c->r.range_end = -1;
+	c->r.file_size = -1;
+	c->r.route = ROUTE_OTHER;
+	c->r.head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+	evhttp_request_set_on_complete_cb(req, on_complete, c);
+	if (c->nrequests >= w->conf->keepalive_requests || w->conf->keepalive_timeout == 0)
+		http_out(req, "Connection", "close");
+}
+
+static const char *
+method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "-";
+}
+
+/* The response finished (aborted = 0) or the connection went away during it. */
+static void
+conn_request_done(struct conn *c, int aborted)
+{
+	struct worker *w = c->w;
+	struct conn_request *r = &c->r;
+	struct evhttp_request *req = r->req;
+	struct accesslog_entry e;
+	uint64_t sent = r->body_len, dur;
+
+	if (req == NULL)
+		return;
+	if (aborted && c->bev != NULL) {
+		size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+		sent = left >= r->body_len ? 0 : r->body_len - left;
+		METRIC_ADD(w->m->aborted_responses, 1);
+	}
+	if (r->streaming) {
+		METRIC_ADD(w->m->streams_active, -1);
+		r->streaming = 0;
+	}
+	c->on_close = NULL;
+	c->on_close_arg = NULL;
+	dur = worker_mono_us() - r->start_us;
+	metrics_request(w->m, r->route, r->status, sent, dur);
+	if (w->alog != NULL) {
+		worker_update_time(w);
+		memset(&e, 0, sizeof(e));
+		e.addr = c->client_text;
+		e.user = r->subject[0] ? r->subject : NULL;
+		e.time = w->log_time;
+		e.method = method_name(evhttp_request_get_command(req));
+		e.uri = evhttp_request_get_uri(req);
+		e.http_major = req->major;
+		e.http_minor = req->minor;
+		e.status = r->status;
+		e.bytes = sent;
+		e.referer = http_in(req, "Referer");
+		e.user_agent = http_in(req, "User-Agent");
+		e.request_time = (double)dur / 1e6;
+		accesslog_write(w->alog, &e);
+	}
+	analytics_record(w, c, sent, dur, aborted);
+	r->req = NULL;
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = (struct worker *)arg;
+
+	(void)fd; (void)what;
+	if (w->stopping)
+		conn_stop_all(w, 0);
+}
+
+void
+conn_stop_all(struct worker *w, int drop_busy)
+{
+	struct conn *c, *next;
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->phase != CONN_BUSY || drop_busy)
+			evhttp_connection_free(c->evcon);
+	}
+	if (w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+int
+conn_init(struct worker *w)
+{
+	int i;
+
+	w->ev_bind = event_new(w->base, -1, 0, bind_cb, w);
+	w->ev_reap = event_new(w->base, -1, 0, reap_cb, w);
+	w->ev_resume = evtimer_new(w->base, resume_cb, w);
+	if (w->ev_bind == NULL || w->ev_reap == NULL || w->ev_resume == NULL)
+		return -1;
+	evhttp_set_bevcb(w->http, bevcb, w);
+	for (i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].lev != NULL)
+			evconnlistener_set_error_cb(w->listeners[i].lev, accept_error_cb);
+	return 0;
+}
+
+void
+conn_shutdown(struct worker *w)
+{
+	if (w->ev_bind)
+		event_free(w->ev_bind);
+	if (w->ev_reap)
+		event_free(w->ev_reap);
+	if (w->ev_resume)
+		event_free(w->ev_resume);
+	free(w->pending);
+	free(w->conn_by_fd);
+	w->ev_bind = w->ev_reap = w->ev_resume = NULL;
+	w->pending = NULL;
+	w->conn_by_fd = NULL;
+}

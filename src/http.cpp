@@ -1,0 +1,249 @@
+/*
+ * http.cpp: response helpers shared by the handlers (see http.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <zlib.h>
+
+#include "conn.h"
+#include "cors.h"
+#include "http.h"
+#include "log.h"
+#include "streamd.h"
+#include "util.h"
+#include "worker.h"
+
+#define GZIP_MIN 256            /* smaller bodies are not worth compressing */
+
+const char *
+http_in(struct evhttp_request *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+void
+http_out(struct evhttp_request *req, const char *name, const char *value)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_remove_header(h, name);
+	evhttp_add_header(h, name, value);
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+void
+http_common_headers(struct worker *w, struct evhttp_request *req, int media)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	worker_update_time(w);
+	evhttp_add_header(h, "Date", w->date);
+	evhttp_add_header(h, "Server", w->conf->server_tokens ? STREAMD_NAME "/" STREAMD_VERSION :
+	    STREAMD_NAME);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	/* Signed URLs are credentials: never leak them to another site in Referer. */
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	if (media) {
+		evhttp_add_header(h, "Cross-Origin-Resource-Policy", "cross-origin");
+	} else {
+		evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+		evhttp_add_header(h, "Content-Security-Policy",
+		    "default-src 'none'; frame-ancestors 'none'");
+		evhttp_add_header(h, "X-Frame-Options", "DENY");
+	}
+	cors_headers(w, req);
+}
+
+void
+http_send(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
+    struct evbuffer *body)
+{
+	if (c != NULL) {
+		c->r.status = status;
+		if (body != NULL && !c->r.head)
+			c->r.body_len = evbuffer_get_length(body);
+	}
+	if (w->stopping)
+		http_out(req, "Connection", "close");
+	evhttp_send_reply(req, status, http_reason(status), body);
+}
+
+size_t
+http_json_escape(const char *s, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		const char *rep = NULL;
+		char u[7];
+		switch (ch) {
+		case '"': rep = "\\\""; break;
+		case '\\': rep = "\\\\"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		case '\t': rep = "\\t"; break;
+		default:
+			if (ch < 0x20) {
+				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+				u[4] = hex[ch >> 4]; u[5] = hex[ch & 15]; u[6] = '\0';
+				rep = u;
+			}
+		}
+		if (rep != NULL) {
+			size_t rl = strlen(rep);
+			if (n + rl >= outsz)
+				break;
+			memcpy(out + n, rep, rl);
+			n += rl;
+		} else {
+			if (n + 1 >= outsz)
+				break;
+			out[n++] = (char)ch;
+		}
+	}
+	if (outsz > 0)
+		out[n] = '\0';
+	return n;
+}
+
+int
+http_accepts_gzip(struct evhttp_request *req)
+{
+	const char *ae = http_in(req, "Accept-Encoding"), *p, *end, *semi, *q;
+	size_t len;
+
+	if (ae == NULL)
+		return 0;
+	for (p = ae; *p != '\0'; p = end + 1) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		semi = (const char *)memchr(p, ';', len);
+		if (str_token_eq(p, semi ? (size_t)(semi - p) : len, "gzip") ||
+		    str_token_eq(p, semi ? (size_t)(semi - p) : len, "*")) {
+			/* "gzip;q=0" refuses it */
+			q = semi ? strstr(semi, "q=") : NULL;
+			if (q != NULL && q < end && strtod(q + 2, NULL) <= 0.0)
+				return 0;
+			return 1;
+		}
+		if (*end == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* gzip len bytes of in into out; -1 on error. */
+static int
+gzip_into(const char *in, size_t len, struct evbuffer *out)
+{
+	struct evbuffer_iovec v;
+	z_stream z;
+	uLong bound;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	bound = deflateBound(&z, (uLong)len);
+	if (evbuffer_reserve_space(out, (ev_ssize_t)bound, &v, 1) < 1) {
+		deflateEnd(&z);
+		return -1;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)v.iov_base;
+	z.avail_out = (uInt)v.iov_len;
+	rc = deflate(&z, Z_FINISH);
+	v.iov_len = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END)
+		return -1;
+	return evbuffer_commit_space(out, &v, 1);
+}
+
+void
+http_json(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
+    const char *json, size_t len)
+{
+	struct evbuffer *body = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	int head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+	char clen[32];
+
+	http_common_headers(w, req, 0);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (body == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (len >= GZIP_MIN)
+		evhttp_add_header(h, "Vary", "Accept-Encoding");
+	if (len >= GZIP_MIN && http_accepts_gzip(req) && gzip_into(json, len, body) == 0) {
+		evhttp_add_header(h, "Content-Encoding", "gzip");
+	} else {
+		evbuffer_drain(body, evbuffer_get_length(body));
+		evbuffer_add(body, json, len);
+	}
+	if (head) {
+		/* Same headers as GET, no body (evhttp adds no length for HEAD). */
+		snprintf(clen, sizeof(clen), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", clen);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
+	http_send(w, c, req, status, body);
+	evbuffer_free(body);
+}
+
+void
+http_error(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
+    const char *code, const char *message)
+{
+	char json[1024], esc[768];
+	int n;
+
+	http_json_escape(message, esc, sizeof(esc));
+	n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"message\":\"%s\"}\n", code, esc);
+	if (n < 0 || (size_t)n >= sizeof(json))
+		n = (int)strlen(json);
+	http_json(w, c, req, status, json, (size_t)n);
+}

@@ -1,0 +1,274 @@
+/*
+ * stream.cpp: GET|HEAD /stream/<path> (see stream.h).
+ *
+ * Order of checks: method, path syntax (400/404, before credentials so that probing for
+ * traversal learns nothing either way), credentials (401/400/403/410), the file (404,
+ * 403 when over max_file_size), preconditions (304/412), Range (206/416, If-Range).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "filecache.h"
+#include "http.h"
+#include "metrics.h"
+#include "mime.h"
+#include "pathsafe.h"
+#include "precond.h"
+#include "range.h"
+#include "stream.h"
+#include "worker.h"
+
+static void
+set_len(struct evkeyvalq *h, uint64_t len)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, len);
+	evhttp_add_header(h, "Content-Length", buf);
+}
+
+/* Validators and caching headers shared by 200, 206 and 304. */
+static void
+entity_headers(struct evkeyvalq *h, const struct filecache_file *f,
+    const struct auth_result *a, int64_t now_s)
+{
+	char cc[64];
+
+	evhttp_add_header(h, "ETag", f->etag);
+	evhttp_add_header(h, "Last-Modified", f->last_modified);
+	if (a->kind == AUTH_KIND_SIGNED && a->expires > now_s)
+		snprintf(cc, sizeof(cc), "private, max-age=%lld",
+		    (long long)(a->expires - now_s));
+	else
+		snprintf(cc, sizeof(cc), "private, no-cache");
+	evhttp_add_header(h, "Cache-Control", cc);
+}
+
+/* Append text to body as its own chain (never after a file chain: see LIBEVENT-NOTES). */
+static int
+add_text(struct evbuffer *body, const char *text, size_t len)
+{
+	struct evbuffer *tmp = evbuffer_new();
+	int rc;
+
+	if (tmp == NULL)
+		return -1;
+	rc = evbuffer_add(tmp, text, len);
+	if (rc == 0)
+		rc = evbuffer_add_buffer(body, tmp);
+	evbuffer_free(tmp);
+	return rc;
+}
+
+static int
+add_file(struct evbuffer *body, const struct filecache_file *f, int64_t start, int64_t len)
+{
+	if (len <= 0 || f->seg == NULL)
+		return 0;
+	if (start < 0 || start + len > f->size)
+		return -1;
+	return evbuffer_add_file_segment(body, f->seg, start, len);
+}
+
+static void
+send_416(struct worker *w, struct conn *c, struct evhttp_request *req,
+    const struct filecache_file *f)
+{
+	char cr[48];
+
+	snprintf(cr, sizeof(cr), "bytes */%lld", (long long)f->size);
+	http_out(req, "Content-Range", cr);
+	http_error(w, c, req, 416, "range_not_satisfiable",
+	    "none of the requested ranges overlaps the file");
+}
+
+/* multipart/byteranges: header text of part i (leading CRLF except for the first). */
+static int
+part_header(char *out, size_t outsz, int first, const char *boundary, const char *mime,
+    const struct range *r, int64_t size)
+{
+	return snprintf(out, outsz, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes "
+	    "%lld-%lld/%lld\r\n\r\n", first ? "" : "\r\n", boundary, mime,
+	    (long long)r->start, (long long)r->end, (long long)size);
+}
+
+void
+stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
+    const char *raw, size_t rawlen, const char *query)
+{
+	struct range ranges[RANGE_MAX];
+	struct precond_headers ph;
+	struct precond_entity pe;
+	struct auth_result auth;
+	const struct filecache_file *f = NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq *h;
+	struct evbuffer *body;
+	enum pathsafe_result pr;
+	enum range_result rr = RANGE_IGNORE;
+	const char *mime;
+	char path[PATHSAFE_MAX + 1];
+	char boundary[48], ph_text[512], cr[80];
+	size_t plen = 0;
+	int64_t now_s;
+	uint64_t total;
+	int hit = 0, nranges = 0, i, head = cmd == EVHTTP_REQ_HEAD, status, n;
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		http_out(req, "Allow", "GET, HEAD, OPTIONS");
+		http_error(w, c, req, 405, "method_not_allowed", "use GET or HEAD");
+		return;
+	}
+	pr = pathsafe_decode(raw, rawlen, path, sizeof(path), &plen);
+	if (pr == PATHSAFE_BAD_ESCAPE) {
+		http_error(w, c, req, 400, "bad_request", "malformed percent-encoding in path");
+		return;
+	}
+	if (pr != PATHSAFE_OK || (mime = mime_type(path, plen)) == NULL) {
+		http_error(w, c, req, 404, "not_found", "no such file");
+		return;
+	}
+	if (c != NULL)
+		memcpy(c->r.path, path, plen + 1);
+	if (auth_stream(w, c, req, path, plen, query, &auth) == -1)
+		return;
+
+	switch (filecache_get(w->fc, path, plen, worker_now_ms(w), &f, &hit)) {
+	case FILECACHE_OK:
+		break;
+	case FILECACHE_NOT_FOUND:
+		METRIC_ADD(w->m->filecache_misses, 1);
+		http_error(w, c, req, 404, "not_found", "no such file");
+		return;
+	case FILECACHE_ERROR:
+		METRIC_ADD(w->m->filecache_misses, 1);
+		http_out(req, "Retry-After", "1");
+		http_error(w, c, req, 503, "unavailable", "cannot open the file right now");
+		return;
+	}
+	if (hit)
+		METRIC_ADD(w->m->filecache_hits, 1);
+	else
+		METRIC_ADD(w->m->filecache_misses, 1);
+	if (f->size > w->conf->max_file_size) {
+		filecache_release(w->fc, f);
+		http_error(w, c, req, 403, "file_too_large",
+		    "the file is larger than max_file_size");
+		return;
+	}
+	if (c != NULL)
+		c->r.file_size = f->size;
+	now_s = worker_now_ms(w) / 1000;
+	h = evhttp_request_get_output_headers(req);
+
+	memset(&ph, 0, sizeof(ph));
+	ph.if_match = http_in(req, "If-Match");
+	ph.if_none_match = http_in(req, "If-None-Match");
+	ph.if_modified_since = http_in(req, "If-Modified-Since");
+	ph.if_unmodified_since = http_in(req, "If-Unmodified-Since");
+	pe.etag = f->etag;
+	pe.mtime = f->mtime;
+	switch (precond_eval(&ph, &pe, 1)) {
+	case PRECOND_PROCEED:
+		break;
+	case PRECOND_NOT_MODIFIED:
+		http_common_headers(w, req, 1);
+		entity_headers(h, f, &auth, now_s);
+		METRIC_ADD(w->m->not_modified, 1);
+		filecache_release(w->fc, f);
+		http_send(w, c, req, 304, NULL);
+		return;
+	case PRECOND_FAILED:
+		filecache_release(w->fc, f);
+		http_error(w, c, req, 412, "precondition_failed",
+		    "the file does not match the request's preconditions");
+		return;
+	}
+
+	if (http_in(req, "Range") != NULL && precond_if_range(http_in(req, "If-Range"), &pe))
+		rr = range_parse(http_in(req, "Range"), f->size, w->conf->max_ranges,
+		    w->conf->max_range_size, ranges, &nranges);
+	if (rr == RANGE_UNSATISFIABLE) {
+		filecache_release(w->fc, f);
+		send_416(w, c, req, f);
+		return;
+	}
+
+	http_common_headers(w, req, 1);
+	entity_headers(h, f, &auth, now_s);
+	evhttp_add_header(h, "Accept-Ranges", "bytes");
+	body = evhttp_request_get_output_buffer(req);
+	evbuffer_set_flags(body, EVBUFFER_FLAG_DRAINS_TO_FD);
+
+	if (rr == RANGE_IGNORE) {
+		status = 200;
+		total = (uint64_t)f->size;
+		evhttp_add_header(h, "Content-Type", mime);
+		if (!head && add_file(body, f, 0, f->size) == -1)
+			goto fail;
+	} else if (nranges == 1) {
+		status = 206;
+		total = (uint64_t)(ranges[0].end - ranges[0].start + 1);
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)ranges[0].start,
+		    (long long)ranges[0].end, (long long)f->size);
+		evhttp_add_header(h, "Content-Type", mime);
+		evhttp_add_header(h, "Content-Range", cr);
+		if (!head && add_file(body, f, ranges[0].start, (int64_t)total) == -1)
+			goto fail;
+		if (c != NULL) {
+			c->r.range_start = ranges[0].start;
+			c->r.range_end = ranges[0].end;
+		}
+	} else {
+		status = 206;
+		snprintf(boundary, sizeof(boundary), "streamd-%08x%08llx", (unsigned)w->proc,
+		    (unsigned long long)++w->boundary_seq);
+		total = 0;
+		for (i = 0; i < nranges; i++) {
+			n = part_header(ph_text, sizeof(ph_text), i == 0, boundary, mime, &ranges[i],
+			    f->size);
+			total += (uint64_t)n + (uint64_t)(ranges[i].end - ranges[i].start + 1);
+			if (!head && (add_text(body, ph_text, (size_t)n) == -1 ||
+			    add_file(body, f, ranges[i].start,
+			    ranges[i].end - ranges[i].start + 1) == -1))
+				goto fail;
+		}
+		n = snprintf(ph_text, sizeof(ph_text), "\r\n--%s--\r\n", boundary);
+		total += (uint64_t)n;
+		if (!head && add_text(body, ph_text, (size_t)n) == -1)
+			goto fail;
+		snprintf(ph_text, sizeof(ph_text), "multipart/byteranges; boundary=%s", boundary);
+		evhttp_add_header(h, "Content-Type", ph_text);
+		METRIC_ADD(w->m->multipart_requests, 1);
+		if (c != NULL) {
+			c->r.range_start = ranges[0].start;
+			c->r.range_end = ranges[nranges - 1].end;
+		}
+	}
+	if (status == 206)
+		METRIC_ADD(w->m->range_requests, 1);
+	set_len(h, total);
+	if (c != NULL) {
+		c->r.body_len = head ? 0 : total;
+		if (!head && total > 0) {
+			c->r.streaming = 1;
+			METRIC_ADD(w->m->streams_active, 1);
+		}
+	}
+	filecache_release(w->fc, f);
+	http_send(w, c, req, status, NULL);
+	return;
+
+fail:
+	evbuffer_drain(body, evbuffer_get_length(body));
+	filecache_release(w->fc, f);
+	evhttp_clear_headers(h);
+	http_error(w, c, req, 500, "internal_error", "could not queue the file");
+}

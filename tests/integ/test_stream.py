@@ -1,0 +1,439 @@
+"""test_stream.py: GET|HEAD /stream/<path> against the real binary: bytes, ranges,
+conditional requests, credentials, path confinement, the file cache, big files with flat
+memory, clients that leave early, and `streamd sign`."""
+import email.parser
+import hashlib
+import http.client
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (AUDIO, BIN, Streamd, fd_count, quote_path, rss_kb, sign_path,
+                     status_of)
+
+TYPES = {".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+         ".flac": "audio/flac", ".wav": "audio/wav"}
+
+
+def sample_files():
+    out = []
+    for d, _, files in os.walk(AUDIO):
+        for f in files:
+            full = os.path.join(d, f)
+            out.append(os.path.relpath(full, AUDIO))
+    return sorted(out)
+
+
+def parse_multipart(content_type, body):
+    msg = email.parser.BytesParser().parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    parts = []
+    for p in msg.get_payload():
+        parts.append((p["Content-Range"], p.get_payload(decode=True)))
+    return parts
+
+
+class StreamTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Streamd(workers=2).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.s.cleanup()
+        if problems:
+            raise AssertionError("sanitizer reports:\n" + problems)
+
+    def data(self, rel):
+        with open(os.path.join(AUDIO, rel), "rb") as f:
+            return f.read()
+
+    def test_samples_decode(self):
+        self.assertGreaterEqual(len(sample_files()), 5)
+        for rel in sample_files():
+            r = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                                "format=duration", "-of", "csv=p=0",
+                                os.path.join(AUDIO, rel)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, rel + r.stderr)
+            self.assertGreater(float(r.stdout.strip()), 0.5, rel)
+
+    def test_full_files_byte_exact(self):
+        for rel in sample_files():
+            r = self.s.get(rel)
+            self.assertEqual(r.status, 200, rel)
+            self.assertEqual(r.body, self.data(rel), rel)
+            self.assertEqual(r.header("Content-Type"), TYPES[os.path.splitext(rel)[1]])
+            self.assertEqual(r.header("Accept-Ranges"), "bytes")
+            self.assertEqual(int(r.header("Content-Length")), len(self.data(rel)))
+            self.assertTrue(r.header("ETag").startswith('"'))
+            self.assertIsNotNone(r.header("Last-Modified"))
+            self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+
+    def test_random_ranges_byte_exact(self):
+        rnd = random.Random(7)
+        files = sample_files()
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=10)
+        for _ in range(300):
+            rel = rnd.choice(files)
+            data = self.data(rel)
+            a = rnd.randrange(len(data))
+            b = rnd.randrange(a, len(data))
+            r = self.s.request(self.s.signed(rel), headers={"Range": "bytes=%d-%d" % (a, b)},
+                               conn=conn)
+            self.assertEqual(r.status, 206)
+            self.assertEqual(r.body, data[a:b + 1])
+            self.assertEqual(r.header("Content-Range"), "bytes %d-%d/%d" % (a, b, len(data)))
+        conn.close()
+
+    def test_suffix_open_and_clamped_ranges(self):
+        rel = "chord.mp3"
+        data = self.data(rel)
+        n = len(data)
+        cases = [("bytes=-100", n - 100, n - 1), ("bytes=100-", 100, n - 1),
+                 ("bytes=0-", 0, n - 1), ("bytes=%d-%d" % (n - 10, n + 1000), n - 10, n - 1),
+                 ("bytes=-%d" % (n + 50), 0, n - 1), ("BYTES = 5-9", 5, 9),
+                 ("bytes=0-0", 0, 0)]
+        for spec, a, b in cases:
+            r = self.s.get(rel, headers={"Range": spec})
+            self.assertEqual(r.status, 206, spec)
+            self.assertEqual(r.body, data[a:b + 1], spec)
+            self.assertEqual(r.header("Content-Range"), "bytes %d-%d/%d" % (a, b, n), spec)
+
+    def test_multipart_ranges(self):
+        rel = "sweep.flac"
+        data = self.data(rel)
+        n = len(data)
+        r = self.s.get(rel, headers={"Range": "bytes=0-99, 1000-1999,-50"})
+        self.assertEqual(r.status, 206)
+        ct = r.header("Content-Type")
+        self.assertTrue(ct.startswith("multipart/byteranges; boundary="), ct)
+        self.assertEqual(int(r.header("Content-Length")), len(r.body))
+        parts = parse_multipart(ct, r.body)
+        self.assertEqual(len(parts), 3)
+        want = [(0, 99), (1000, 1999), (n - 50, n - 1)]
+        for (cr, payload), (a, b) in zip(parts, want):
+            self.assertEqual(cr, "bytes %d-%d/%d" % (a, b, n))
+            self.assertEqual(payload, data[a:b + 1])
+        # one satisfiable range among unsatisfiable ones: a plain 206
+        r = self.s.get(rel, headers={"Range": "bytes=%d-, 10-19" % (n + 5)})
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.body, data[10:20])
+
+    def test_unsatisfiable_and_ignored_ranges(self):
+        rel = "chord.mp3"
+        n = len(self.data(rel))
+        r = self.s.get(rel, headers={"Range": "bytes=%d-" % n})
+        self.assertEqual(r.status, 416)
+        self.assertEqual(r.header("Content-Range"), "bytes */%d" % n)
+        r = self.s.get(rel, headers={"Range": "bytes=-0"})
+        self.assertEqual(r.status, 416)
+        for bad in ("bytes=abc", "bytes=5-1", "items=0-10", "bytes=1-2-3", "bytes="):
+            r = self.s.get(rel, headers={"Range": bad})
+            self.assertEqual(r.status, 200, bad)
+            self.assertEqual(len(r.body), n)
+
+    def test_head_same_headers_no_body(self):
+        for rel in ("chord.mp3", "subfolder/Frühlings Lied.mp3"):
+            url = self.s.signed(rel)
+            g = self.s.request(url)
+            h = self.s.request(url, method="HEAD")
+            self.assertEqual(h.status, 200)
+            self.assertEqual(h.body, b"")
+            for name in ("Content-Type", "Content-Length", "ETag", "Last-Modified",
+                         "Accept-Ranges", "Cache-Control"):
+                self.assertEqual(h.header(name), g.header(name), name)
+            hr = self.s.request(url, method="HEAD", headers={"Range": "bytes=0-9"})
+            self.assertEqual(hr.status, 206)
+            self.assertEqual(hr.header("Content-Length"), "10")
+        # raw HEAD: nothing after the header block
+        raw = self.s.raw(("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" %
+                          self.s.signed("chord.mp3")).encode())
+        self.assertTrue(raw.endswith(b"\r\n\r\n"), raw[-40:])
+
+    def test_conditional(self):
+        url = self.s.signed("pluck.ogg")
+        r = self.s.request(url)
+        etag, lm = r.header("ETag"), r.header("Last-Modified")
+        self.assertEqual(self.s.request(url, headers={"If-None-Match": etag}).status, 304)
+        self.assertEqual(self.s.request(url, headers={"If-None-Match": "W/" + etag}).status, 304)
+        self.assertEqual(self.s.request(url, headers={"If-None-Match": '"x", ' + etag}).status,
+                         304)
+        self.assertEqual(self.s.request(url, headers={"If-None-Match": "*"}).status, 304)
+        self.assertEqual(self.s.request(url, headers={"If-None-Match": '"nope"'}).status, 200)
+        nm = self.s.request(url, headers={"If-Modified-Since": lm})
+        self.assertEqual(nm.status, 304)
+        self.assertEqual(nm.body, b"")
+        self.assertEqual(nm.header("ETag"), etag)
+        self.assertEqual(self.s.request(url, headers={
+            "If-Modified-Since": "Thu, 01 Jan 1998 00:00:00 GMT"}).status, 200)
+        # If-None-Match wins over If-Modified-Since
+        self.assertEqual(self.s.request(url, headers={
+            "If-None-Match": '"nope"', "If-Modified-Since": lm}).status, 200)
+        self.assertEqual(self.s.request(url, headers={"If-Match": '"nope"'}).status, 412)
+        self.assertEqual(self.s.request(url, headers={"If-Match": etag}).status, 200)
+        self.assertEqual(self.s.request(url, headers={
+            "If-Unmodified-Since": "Thu, 01 Jan 1998 00:00:00 GMT"}).status, 412)
+        # If-Range: same validator -> 206, changed -> 200 with everything
+        r = self.s.request(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+        self.assertEqual(r.status, 206)
+        r = self.s.request(url, headers={"Range": "bytes=0-9", "If-Range": '"old"'})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.body), len(self.data("pluck.ogg")))
+        r = self.s.request(url, headers={"Range": "bytes=0-9", "If-Range": lm})
+        self.assertEqual(r.status, 206)
+        r = self.s.request(url, headers={"Range": "bytes=0-9",
+                                         "If-Range": "Thu, 01 Jan 1998 00:00:00 GMT"})
+        self.assertEqual(r.status, 200)
+
+    def test_credentials(self):
+        rel = "chord.mp3"
+        path = "/stream/" + rel
+        now = int(time.time())
+        good = sign_path(self.s.key, rel, now + 60)
+        cases = [
+            (path, 401),
+            (path + "?expires=%d" % (now + 60), 400),
+            (path + "?sig=" + good, 400),
+            (path + "?expires=abc&sig=" + good, 400),
+            (path + "?expires=%d&sig=%s" % (now + 60, good[:-2]), 400),
+            (path + "?expires=%d&sig=%s" % (now + 60, "g" * 64), 400),
+            (path + "?expires=%d&sig=%s&sig=%s" % (now + 60, good, good), 400),
+            (path + "?expires=%d&sig=%s" % (now + 61, good), 403),
+            (path + "?expires=%d&sig=%s" % (now + 60, sign_path("x" * 40, rel, now + 60)), 403),
+            ("/stream/pluck.ogg?expires=%d&sig=%s" % (now + 60, good), 403),
+            (path + "?expires=%d&sig=%s" % (now - 5, sign_path(self.s.key, rel, now - 5)), 410),
+            (path + "?expires=%d&sig=%s" % (now + 60, good), 200),
+            (path + "?expires=%d&sig=%s" % (now + 60, good.upper()), 200),
+            (path + "?expires=%d&sig=%s&x=1" % (now + 60, good), 200),
+        ]
+        for target, want in cases:
+            r = self.s.request(target)
+            self.assertEqual(r.status, want, target)
+            if want >= 400:
+                j = r.json()
+                self.assertIn("error", j)
+                self.assertIn("message", j)
+                self.assertEqual(r.header("Content-Type"), "application/json")
+        r = self.s.request(path)
+        self.assertTrue(r.header("WWW-Authenticate").startswith("Bearer"))
+        # an expired link with a forged MAC is 403, not 410
+        r = self.s.request(path + "?expires=%d&sig=%s" % (now - 5, "0" * 64))
+        self.assertEqual(r.status, 403)
+
+    def test_traversal_and_confinement(self):
+        attempts = ["../etc/passwd", "..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd",
+                    "subfolder/../../etc/passwd", "subfolder/%2E%2E/chord.mp3",
+                    "./chord.mp3", ".hidden.mp3", "subfolder/.x.mp3", "a\\b.mp3",
+                    "a%5cb.mp3", "chord.mp3%00.txt", "%00", "/etc/passwd.mp3",
+                    "subfolder//chord.mp3", "subfolder/", "", "chord.mp3/",
+                    "%c0%ae%c0%ae/etc/passwd.mp3", "%ff.mp3", "x%0a.mp3"]
+        for a in attempts:
+            raw_path = a
+            decoded = None
+            try:
+                import urllib.parse
+                decoded = urllib.parse.unquote(a, errors="strict")
+            except Exception:
+                pass
+            # unsigned
+            r = self.s.raw(("GET /stream/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            % raw_path).encode())
+            self.assertIn(status_of(r), (400, 404), a)
+            # signed for exactly that path: still not served
+            if decoded is not None:
+                exp = int(time.time()) + 60
+                sig = sign_path(self.s.key, decoded, exp)
+                r = self.s.raw(("GET /stream/%s?expires=%d&sig=%s HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: close\r\n\r\n" % (raw_path, exp, sig)).encode())
+                self.assertIn(status_of(r), (400, 404), a)
+        # symlinks: inside the root served, out of it not
+        d = tempfile.mkdtemp()
+        try:
+            os.chmod(d, 0o755)
+            shutil.copy(os.path.join(AUDIO, "chord.mp3"), os.path.join(d, "in.mp3"))
+            os.symlink("in.mp3", os.path.join(d, "link-in.mp3"))
+            outside = tempfile.mkdtemp()
+            shutil.copy(os.path.join(AUDIO, "chord.mp3"), os.path.join(outside, "out.mp3"))
+            os.symlink(os.path.join(outside, "out.mp3"), os.path.join(d, "link-out.mp3"))
+            os.symlink("/etc", os.path.join(d, "etcdir"))
+            with open(os.path.join(d, "notes.txt"), "w") as f:
+                f.write("text")
+            os.mkfifo(os.path.join(d, "fifo.mp3"))
+            os.mkdir(os.path.join(d, "dir.mp3"))
+            s2 = Streamd(audio=d).start()
+            try:
+                self.assertEqual(s2.get("in.mp3").status, 200)
+                self.assertEqual(s2.get("link-in.mp3").status, 200)
+                self.assertEqual(s2.get("link-out.mp3").status, 404)
+                self.assertEqual(s2.get("etcdir/passwd").status, 404)
+                self.assertEqual(s2.get("notes.txt").status, 404)
+                self.assertEqual(s2.get("fifo.mp3").status, 404)
+                self.assertEqual(s2.get("dir.mp3").status, 404)
+                self.assertEqual(s2.get("missing.mp3").status, 404)
+                self.assertEqual(s2.get("in.MP3").status, 404)   # no such file, case kept
+            finally:
+                self.assertEqual(s2.cleanup(), "")
+            shutil.rmtree(outside)
+        finally:
+            shutil.rmtree(d)
+
+    def test_methods_and_keepalive(self):
+        url = self.s.signed("chord.mp3")
+        for m in ("POST", "PUT", "DELETE", "PATCH"):
+            r = self.s.request(url, method=m)
+            self.assertEqual(r.status, 405, m)
+            self.assertIn("GET", r.header("Allow"))
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=10)
+        conn.connect()
+        sock = conn.sock
+        for _ in range(20):
+            r = self.s.request(url, conn=conn)
+            self.assertEqual(r.status, 200)
+        self.assertIs(conn.sock, sock)      # the same TCP connection throughout
+        conn.close()
+
+    def test_unknown_route(self):
+        r = self.s.request("/nope")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"], "not_found")
+
+    def test_sign_cli_matches_python_hmac(self):
+        for rel in ("chord.mp3", "subfolder/Frühlings Lied.mp3"):
+            out = subprocess.run([BIN, "sign", "-c", self.s.conf, "-e", "120", rel],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            self.assertTrue(out.startswith("/stream/" + quote_path(rel) + "?expires="), out)
+            q = dict(p.split("=") for p in out.split("?", 1)[1].split("&"))
+            exp = int(q["expires"])
+            self.assertTrue(time.time() + 100 < exp <= time.time() + 121)
+            self.assertEqual(q["sig"], sign_path(self.s.key, rel, exp))
+            r = self.s.request(out)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.body, self.data(rel))
+        bad = subprocess.run([BIN, "sign", "-c", self.s.conf, "../x.mp3"], capture_output=True)
+        self.assertEqual(bad.returncode, 1)
+
+
+class FilesOnDiskTest(unittest.TestCase):
+    def setUp(self):
+        self.d = tempfile.mkdtemp()
+        os.chmod(self.d, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.d, ignore_errors=True)
+
+    def test_file_changed_on_disk(self):
+        p = os.path.join(self.d, "a.mp3")
+        with open(p, "wb") as f:
+            f.write(b"A" * 1000)
+        s = Streamd(audio=self.d).start()
+        try:
+            r1 = s.get("a.mp3")
+            self.assertEqual(r1.body, b"A" * 1000)
+            # rewritten in place, other size
+            with open(p, "wb") as f:
+                f.write(b"B" * 1500)
+            r2 = s.get("a.mp3")
+            self.assertEqual(r2.body, b"B" * 1500)
+            self.assertNotEqual(r1.header("ETag"), r2.header("ETag"))
+            self.assertEqual(s.get("a.mp3", headers={"If-None-Match": r1.header("ETag")}).status,
+                             200)
+            # replaced by rename (atomic deploy), same size
+            tmp = os.path.join(self.d, "a.tmp")
+            with open(tmp, "wb") as f:
+                f.write(b"C" * 1500)
+            os.rename(tmp, p)
+            r3 = s.get("a.mp3")
+            self.assertEqual(r3.body, b"C" * 1500)
+            self.assertNotEqual(r3.header("ETag"), r2.header("ETag"))
+            # deleted
+            os.unlink(p)
+            self.assertEqual(s.get("a.mp3").status, 404)
+            # an empty file
+            open(os.path.join(self.d, "empty.mp3"), "wb").close()
+            r = s.get("empty.mp3")
+            self.assertEqual((r.status, r.body, r.header("Content-Length")), (200, b"", "0"))
+        finally:
+            self.assertEqual(s.cleanup(), "")
+
+    def test_size_limits(self):
+        with open(os.path.join(self.d, "big.mp3"), "wb") as f:
+            f.write(os.urandom(300 * 1024))
+        s = Streamd(audio=self.d, extra="max_file_size 200k;\n").start()
+        try:
+            r = s.get("big.mp3")
+            self.assertEqual(r.status, 403)
+            self.assertEqual(r.json()["error"], "file_too_large")
+        finally:
+            s.cleanup()
+        data = open(os.path.join(self.d, "big.mp3"), "rb").read()
+        s = Streamd(audio=self.d, extra="max_range_size 100k;\n").start()
+        try:
+            r = s.get("big.mp3", headers={"Range": "bytes=0-"})
+            self.assertEqual(r.status, 206)
+            self.assertEqual(r.header("Content-Range"), "bytes 0-102399/%d" % len(data))
+            self.assertEqual(r.body, data[:102400])
+            r = s.get("big.mp3", headers={"Range": "bytes=1000-250000"})
+            self.assertEqual(r.header("Content-Range"), "bytes 1000-103399/%d" % len(data))
+            self.assertEqual(r.body, data[1000:103400])
+            r = s.get("big.mp3")                    # no Range: the whole file
+            self.assertEqual((r.status, r.body), (200, data))
+        finally:
+            self.assertEqual(s.cleanup(), "")
+
+    def test_sparse_gigabyte_flat_memory_and_disconnects(self):
+        p = os.path.join(self.d, "huge.wav")
+        size = 1 << 30
+        with open(p, "wb") as f:
+            f.truncate(size)
+        s = Streamd(audio=self.d, extra="max_file_size 2g;\nmax_range_size 2g;\n").start()
+        try:
+            worker = s.workers()[0]
+            base_rss = rss_kb(worker)
+            base_fds = fd_count(worker)
+            sock = socket.create_connection(("127.0.0.1", s.port))
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % s.signed("huge.wav")).encode())
+            got, peak = 0, base_rss
+            h = hashlib.sha256()
+            header = b""
+            while b"\r\n\r\n" not in header:
+                header += sock.recv(4096)
+            head, rest = header.split(b"\r\n\r\n", 1)
+            self.assertIn(b"Content-Length: %d" % size, head)
+            got = len(rest)
+            while got < size:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                if chunk.count(0) != len(chunk):
+                    self.fail("non-zero byte in a sparse file")
+                got += len(chunk)
+                if got % (64 << 20) < len(chunk):
+                    peak = max(peak, rss_kb(worker))
+            sock.close()
+            self.assertEqual(got, size)
+            self.assertLess(peak - base_rss, 32 * 1024, "worker RSS grew by %d KB" %
+                            (peak - base_rss))
+            # clients that leave mid-transfer free everything
+            for _ in range(20):
+                c = socket.create_connection(("127.0.0.1", s.port))
+                c.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" %
+                           s.signed("huge.wav")).encode())
+                c.recv(65536)
+                c.close()
+            time.sleep(0.5)
+            self.assertTrue(s.get("huge.wav", headers={"Range": "bytes=0-9"}).status == 206)
+            time.sleep(0.3)
+            self.assertLessEqual(fd_count(worker), base_fds + 2)
+            self.assertLess(rss_kb(worker) - base_rss, 32 * 1024)
+            self.assertEqual(s.workers()[0], worker)    # never crashed
+        finally:
+            self.assertEqual(s.cleanup(), "")
+
+
+if __name__ == "__main__":
+    unittest.main()
