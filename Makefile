@@ -67,6 +67,7 @@ $(BIN): $(BUILD)/main.o $(BUILD)/libstreamd.a
 	$(CXX) $(LDOPT) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/%.cpp $(BUILD)/libstreamd.a $(wildcard include/*.h) | $(BUILD)
+	@mkdir -p $(BUILD)/tests
 	$(CXX) $(CXXFLAGS_ALL) $(LDOPT) -Itests -o $@ $< $(BUILD)/libstreamd.a $(LIBS) -lcmocka
 
 deps:

@@ -1200,11 +1200,14 @@ lex_next(struct conf_lexer *lx, char *tok, size_t toksz, int *quoted, char *msg,
 		return -1;
 	}
 	if (lx->buf[lx->pos] == '"' || lx->buf[lx->pos] == '\'') {
+		int qline = lx->line;
+
 		q = lx->buf[lx->pos++];
 		*quoted = 1;
 		for (;;) {
 			char ch;
 			if (lx->pos >= lx->len) {
+				lx->line = qline;
 				snprintf(msg, msglen, "unterminated quoted string");
 				return -1;
 			}
