@@ -38,7 +38,7 @@ BIN        := streamd
 endif
 
 CXXFLAGS_ALL := -std=c++17 -fno-exceptions -fno-rtti -Wall -Wextra -Werror \
-                -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE \
+                -Wshadow -Wno-missing-field-initializers -Wno-format-truncation -D_GNU_SOURCE \
                 -DSTREAMD_VERSION='"$(VERSION)"' -Iinclude $(PKG_CFLAGS) \
                 $(OPT) $(CXXFLAGS)
 LIBS       := $(PKG_LIBS) -lm $(LDFLAGS)

@@ -59,6 +59,7 @@ struct conn {
 	struct event           *timer;
 	int                     nrequests;
 	int                     client_counted; /* counted against max_client_connections */
+	int                     stop_grace;     /* stopping: its last chance to send a request */
 	/* A handler waiting on something else (stats query) learns that the client left. */
 	void                  (*on_close)(void *arg);
 	void                   *on_close_arg;

@@ -82,6 +82,7 @@ struct worker {
 	int                         stopping;
 	int                         quitting;
 	struct event               *ev_tick;
+	struct event               *ev_deadline;   /* shutdown_timeout while stopping */
 	struct event               *ev_signals[4];
 	struct event               *ev_master;
 

@@ -30,6 +30,7 @@
 #include "worker.h"
 
 #define READ_HIGH_WATER (64 * 1024)
+#define STOP_GRACE_MS   1000
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg);
 static void conn_request_done(struct conn *c, int aborted);
@@ -465,6 +466,11 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 		conn_stop_all(w, 0);
 }
 
+/*
+ * Stopping: idle keep-alive connections close now, busy ones when their response is done
+ * (it carries "Connection: close"). A connection still sending its request gets a short
+ * grace so that a client that connected just before the stop is answered, not reset.
+ */
 void
 conn_stop_all(struct worker *w, int drop_busy)
 {
@@ -472,8 +478,12 @@ conn_stop_all(struct worker *w, int drop_busy)
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->phase != CONN_BUSY || drop_busy)
+		if (drop_busy || c->phase == CONN_IDLE) {
 			evhttp_connection_free(c->evcon);
+		} else if (c->phase == CONN_HEADER && !c->stop_grace) {
+			c->stop_grace = 1;
+			arm_timer(c, MIN(STOP_GRACE_MS, w->conf->client_header_timeout));
+		}
 	}
 	if (w->nconns == 0)
 		event_base_loopexit(w->base, NULL);

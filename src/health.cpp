@@ -203,6 +203,10 @@ detailed(struct worker *w, struct conn *c, struct evhttp_request *req)
 		cJSON_AddNumberToObject(wo, "index", h->procs[i].worker_index);
 		cJSON_AddNumberToObject(wo, "generation", h->procs[i].generation);
 		cJSON_AddNumberToObject(wo, "rss_bytes", (double)h->procs[i].rss_bytes);
+		cJSON_AddNumberToObject(wo, "connections_accepted",
+		    (double)shm_slot(i)->connections_total);
+		cJSON_AddNumberToObject(wo, "connections_open",
+		    (double)shm_slot(i)->connections_active);
 		cJSON_AddItemToArray(arr, wo);
 	}
 	if (collector_proc >= 0)

@@ -191,10 +191,11 @@ main(int argc, char **argv)
 		free(c);
 		return 0;
 	}
+	/* The title overwrites argv (and so optarg): keep the absolute path of the file. */
 	proctitle_init(argc, argv);
 	if (foreground)
 		daemonize = 0;
 	else if (c->daemon)
 		daemonize = 1;
-	return master_run(c, conf_path, daemonize);
+	return master_run(c, c->file, daemonize);
 }

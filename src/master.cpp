@@ -407,6 +407,8 @@ spawn_worker(int index, int generation, int workers)
 	a.collector_path = M.query_name;
 	for (i = 0; i < M.nsocks; i++) {
 		s = &M.socks[i];
+		if (!s->keep)
+			continue;               /* being removed by the reload under way */
 		if (s->shared) {
 			a.listen_fds[a.nlisten++] = s->fds[0];
 			continue;
@@ -771,6 +773,8 @@ raise_nofile(const struct conf *c)
 		if (rl.rlim_max < rl.rlim_cur)
 			rl.rlim_max = rl.rlim_cur;
 	} else {
+		if (rl.rlim_cur == rl.rlim_max)
+			return;
 		rl.rlim_cur = rl.rlim_max;
 	}
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -825,7 +829,7 @@ setup_ipc(char *err, size_t errlen)
 }
 
 static void
-daemonize(void)
+daemonize(const struct conf *c)
 {
 	int pfd[2], fd;
 	char buf[1024];
@@ -866,7 +870,8 @@ daemonize(void)
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		if (log_fd() != STDERR_FILENO)
+		/* Errors go to the error log from now on; keep stderr only if that is it. */
+		if (c->error_log != NULL)
 			dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
@@ -916,7 +921,8 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 
 	memset(&M, 0, sizeof(M));
 	M.conf = conf;
-	M.conf_path = conf_path;
+	/* A copy: the conf that owns conf_path is replaced on every reload. */
+	M.conf_path = strdup(conf_path);
 	M.pid_fd = -1;
 	M.ready_fd = -1;
 	M.query_fd = -1;
@@ -937,7 +943,7 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 	if (geteuid() != 0 && conf->user != NULL)
 		log_info("\"user %s\" ignored: not started as root", conf->user);
 	if (want_daemon)
-		daemonize();
+		daemonize(conf);
 	if (log_open(conf->error_log, conf->log_level, err, sizeof(err)) == -1)
 		startup_fail(err);
 	if (conf->error_log != NULL)
@@ -1083,5 +1089,7 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 	close(M.death_pipe[1]);
 	shm_destroy();
 	conf_free(M.conf);
+	free(M.conf);
+	free((void *)M.conf_path);
 	return 0;
 }

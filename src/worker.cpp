@@ -149,7 +149,6 @@ worker_stop(struct worker *w, int quit)
 {
 	struct shm_header *h = shm_get();
 	struct timeval tv;
-	struct event *ev;
 
 	if (quit) {
 		w->quitting = 1;
@@ -168,9 +167,9 @@ worker_stop(struct worker *w, int quit)
 	conn_stop_all(w, 0);
 	tv.tv_sec = (time_t)(w->conf->shutdown_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(w->conf->shutdown_timeout % 1000 * 1000);
-	ev = evtimer_new(w->base, deadline_cb, w);
-	if (ev != NULL)
-		evtimer_add(ev, &tv);   /* freed with the base */
+	w->ev_deadline = evtimer_new(w->base, deadline_cb, w);
+	if (w->ev_deadline != NULL)
+		evtimer_add(w->ev_deadline, &tv);
 }
 
 static void
@@ -329,6 +328,8 @@ worker_main(const struct worker_args *a)
 		event_free(w->ev_master);
 	if (w->ev_tick)
 		event_free(w->ev_tick);
+	if (w->ev_deadline)
+		event_free(w->ev_deadline);
 	filecache_free(w->fc);
 	sign_key_free(&w->key);
 	jwt_keys_free(w->jwt);
