@@ -81,9 +81,15 @@ struct analytics_queue;
 struct analytics_queue *analytics_queue_new(struct worker *w, int fd);
 /* Send what is left (trying for a moment if flush_all), then free. */
 void analytics_queue_free(struct analytics_queue *q, int flush_all);
-/* One record for the request that just finished on c. */
-void analytics_record(struct worker *w, struct conn *c, uint64_t sent, uint64_t dur_us,
-    int aborted);
+/*
+ * The record of the request that just finished on c, encoded into out
+ * (ANALYTICS_REC_MAX bytes); 0 if the request is not recorded (analytics off, not
+ * /stream). analytics_settle() fixes its byte count later, analytics_send() queues it.
+ */
+size_t analytics_encode_request(struct worker *w, struct conn *c, uint64_t sent,
+    uint64_t dur_us, int aborted, unsigned char *out);
+void analytics_settle(unsigned char *rec, uint64_t sent, int aborted);
+void analytics_send(struct worker *w, const unsigned char *rec, size_t len);
 /* A revocation to persist. */
 void analytics_revocation(struct worker *w, int kind, const char *id, int64_t exp);
 /* Once a second from the worker's tick. */

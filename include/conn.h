@@ -33,6 +33,7 @@ struct conn_request {
 	int                     route;          /* enum metrics_route */
 	int                     status;
 	uint64_t                body_len;       /* body bytes queued for the client */
+	uint64_t                header_len;     /* status line and header bytes */
 	uint64_t                start_us;       /* monotonic */
 	int64_t                 start_ms;       /* wall clock */
 	int64_t                 range_start;    /* -1: not a range response */
@@ -58,6 +59,16 @@ struct conn {
 	enum conn_phase         phase;
 	struct event           *timer;
 	int                     nrequests;
+	uint64_t                written;        /* bytes of the responses completed before */
+	/*
+	 * The analytics record of a response that left our buffers but not yet the
+	 * socket: its byte count is settled when the client acknowledged everything,
+	 * asks for more, or goes away (then from what TCP says it received).
+	 */
+	unsigned char          *pend;
+	size_t                  pend_len;
+	uint64_t                pend_base;      /* conn->written before that response */
+	uint64_t                pend_header, pend_body;
 	int                     client_counted; /* counted against max_client_connections */
 	int                     stop_grace;     /* stopping: its last chance to send a request */
 	/* A handler waiting on something else (stats query) learns that the client left. */
@@ -78,5 +89,7 @@ void conn_request_begin(struct conn *c, struct evhttp_request *req);
 void conn_stop_all(struct worker *w, int drop_busy);
 /* Re-enable accepting if below the limits. */
 void conn_maybe_resume(struct worker *w);
+/* Once a second: settle records whose data the clients have acknowledged. */
+void conn_tick(struct worker *w);
 
 #endif

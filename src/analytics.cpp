@@ -22,7 +22,7 @@
 #include "worker.h"
 
 #define FLUSH_BYTES     (32 * 1024)
-#define FLUSH_DELAY_US  (50 * 1000)
+#define FLUSH_DELAY_US  (20 * 1000)
 #define RETRY_DELAY_US  (100 * 1000)
 #define STR_MAX         1024
 
@@ -379,17 +379,20 @@ clen(const char *s)
 	return s ? strnlen(s, STR_MAX) : 0;
 }
 
-void
-analytics_record(struct worker *w, struct conn *c, uint64_t sent, uint64_t dur_us,
-    int aborted)
+/* Offsets of the fields analytics_settle() rewrites (see the format in analytics.h). */
+#define OFF_FLAGS   (2 + 1 + 8 + 4 + 2)
+#define OFF_BYTES   (OFF_FLAGS + 1 + 1 + 16)
+
+size_t
+analytics_encode_request(struct worker *w, struct conn *c, uint64_t sent, uint64_t dur_us,
+    int aborted, unsigned char *out)
 {
-	unsigned char rec[ANALYTICS_REC_MAX];
 	struct analytics_access a;
 	struct evhttp_request *req = c->r.req;
 	const char *ua, *ref;
 
 	if (!w->conf->analytics || w->aq == NULL || c->r.route != ROUTE_STREAM || req == NULL)
-		return;
+		return 0;
 	memset(&a, 0, sizeof(a));
 	a.ts_ms = c->r.start_ms;
 	a.duration_us = dur_us > UINT32_MAX ? UINT32_MAX : (uint32_t)dur_us;
@@ -417,7 +420,22 @@ analytics_record(struct worker *w, struct conn *c, uint64_t sent, uint64_t dur_u
 	a.user_agent_len = (uint16_t)MIN(clen(ua), 512);
 	a.referrer = ref;
 	a.referrer_len = (uint16_t)MIN(clen(ref), 512);
-	enqueue(w->aq, rec, analytics_encode_access(&a, rec, sizeof(rec)));
+	return analytics_encode_access(&a, out, ANALYTICS_REC_MAX);
+}
+
+void
+analytics_settle(unsigned char *rec, uint64_t sent, int aborted)
+{
+	if (aborted)
+		rec[OFF_FLAGS] |= ANALYTICS_F_ABORTED;
+	memcpy(rec + OFF_BYTES, &sent, sizeof(sent));
+}
+
+void
+analytics_send(struct worker *w, const unsigned char *rec, size_t len)
+{
+	if (w->aq != NULL)
+		enqueue(w->aq, rec, len);
 }
 
 void

@@ -30,6 +30,7 @@
 
 #define QUERY_MAX       (64 * 1024)
 #define READS_PER_WAKE  256
+#define QUERY_DELAY_US  40000   /* > the workers' analytics flush delay (20 ms) */
 
 struct collector {
 	const struct collector_args *a;
@@ -365,12 +366,52 @@ query_written(struct bufferevent *bev, void *arg)
 		bufferevent_free(bev);
 }
 
+static void query_event(struct bufferevent *bev, short what, void *arg);
+
+struct stats_query {
+	struct bufferevent *bev;
+	int64_t             from, to;
+	int                 limit;
+};
+
+/*
+ * Answer after a short delay: a worker hands records over at most ANALYTICS_FLUSH_DELAY
+ * after the response ends, so the wait lets the stats include every request that
+ * finished before the query was sent.
+ */
+static void
+stats_answer(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_query *sq = (struct stats_query *)arg;
+	char *out;
+
+	(void)fd; (void)what;
+	bufferevent_setcb(sq->bev, NULL, query_written, query_event, NULL);
+	if (C.store == NULL) {
+		reply(sq->bev, "{\"error\":\"analytics database unavailable\"}");
+	} else {
+		if (writable())
+			read_records(1 << 30);
+		commit();
+		out = store_stats(C.store, sq->from, sq->to, sq->limit, C.conf->session_idle);
+		if (out != NULL) {
+			reply(sq->bev, out);
+			free(out);
+		} else {
+			reply(sq->bev, "{\"error\":\"query failed\"}");
+		}
+	}
+	free(sq);
+}
+
 static void
 query_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct timeval delay = { 0, QUERY_DELAY_US };
+	struct stats_query *sq;
 	uint32_t len;
-	char *text, *out;
+	char *text;
 	cJSON *req, *op, *from, *to, *limit;
 
 	(void)arg;
@@ -396,22 +437,21 @@ query_read(struct bufferevent *bev, void *arg)
 	from = cJSON_GetObjectItemCaseSensitive(req, "from");
 	to = cJSON_GetObjectItemCaseSensitive(req, "to");
 	limit = cJSON_GetObjectItemCaseSensitive(req, "limit");
-	bufferevent_setcb(bev, NULL, query_written, NULL, NULL);
-	if (C.store == NULL) {
-		reply(bev, "{\"error\":\"analytics database unavailable\"}");
-	} else if (!cJSON_IsString(op) || strcmp(op->valuestring, "stats") != 0 ||
-	    !cJSON_IsNumber(from) || !cJSON_IsNumber(to) || !cJSON_IsNumber(limit)) {
+	/* Nothing to hear from the peer while the answer is prepared. */
+	bufferevent_setcb(bev, NULL, query_written, query_event, NULL);
+	bufferevent_disable(bev, EV_READ);
+	if (!cJSON_IsString(op) || strcmp(op->valuestring, "stats") != 0 ||
+	    !cJSON_IsNumber(from) || !cJSON_IsNumber(to) || !cJSON_IsNumber(limit) ||
+	    (sq = (struct stats_query *)calloc(1, sizeof(*sq))) == NULL) {
 		reply(bev, "{\"error\":\"bad query\"}");
 	} else {
-		commit();       /* answer with everything received so far */
-		out = store_stats(C.store, (int64_t)from->valuedouble, (int64_t)to->valuedouble,
-		    (int)limit->valuedouble, C.conf->session_idle);
-		if (out != NULL) {
-			reply(bev, out);
-			free(out);
-		} else {
-			reply(bev, "{\"error\":\"query failed\"}");
-		}
+		sq->bev = bev;
+		sq->from = (int64_t)from->valuedouble;
+		sq->to = (int64_t)to->valuedouble;
+		sq->limit = (int)limit->valuedouble;
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		if (event_base_once(C.base, -1, EV_TIMEOUT, stats_answer, sq, &delay) == -1)
+			stats_answer(-1, 0, sq);
 	}
 	cJSON_Delete(req);
 }

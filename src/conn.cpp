@@ -4,6 +4,9 @@
  * metrics, analytics record).
  */
 #include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -34,6 +37,7 @@
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg);
 static void conn_request_done(struct conn *c, int aborted);
+static void settle(struct conn *c, int closing);
 
 static void
 ms_to_tv(int64_t ms, struct timeval *tv)
@@ -314,6 +318,7 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 		c->on_close(c->on_close_arg);
 	if (c->phase == CONN_BUSY && c->r.req != NULL)
 		conn_request_done(c, 1);
+	settle(c, 1);
 	ratelimit_conn_close(w, c);
 	if (c->timer != NULL)
 		event_free(c->timer);
@@ -377,6 +382,7 @@ conn_request_begin(struct conn *c, struct evhttp_request *req)
 	struct worker *w = c->w;
 
 	evtimer_del(c->timer);
+	settle(c, 0);                   /* asking again: it has read the last response */
 	c->phase = CONN_BUSY;
 	c->nrequests++;
 	memset(&c->r, 0, sizeof(c->r));
@@ -410,6 +416,77 @@ method_name(enum evhttp_cmd_type t)
 	return "-";
 }
 
+/*
+ * Bytes of the connection the client's TCP acknowledged, or -1 if unknown. What left our
+ * output buffer only reached the socket buffer (megabytes on a fast link); the peer's
+ * acknowledgements say what it received.
+ */
+static int64_t
+acked_bytes(struct conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (c->fd < 0 || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return -1;
+	return (int64_t)ti.tcpi_bytes_acked;
+}
+
+/* Body bytes received of a response that started after base bytes of the connection. */
+static uint64_t
+body_received(struct conn *c, uint64_t base, uint64_t header, uint64_t body)
+{
+	int64_t acked = acked_bytes(c);
+	uint64_t left;
+
+	if (acked >= 0) {
+		if ((uint64_t)acked <= base + header)
+			return 0;
+		return MIN((uint64_t)acked - base - header, body);
+	}
+	left = c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+	return left >= body ? 0 : body - left;
+}
+
+/* Bytes written to the socket and not yet acknowledged (0 if unknown). */
+static int
+unacked(struct conn *c)
+{
+	int n = 0;
+
+	if (c->fd < 0 || ioctl(c->fd, SIOCOUTQ, &n) == -1)
+		return 0;
+	return n;
+}
+
+/* Send the pending record: all of it if the client has it, else what TCP says. */
+static void
+settle(struct conn *c, int closing)
+{
+	uint64_t sent = c->pend_body;
+
+	if (c->pend == NULL)
+		return;
+	if (closing)
+		sent = body_received(c, c->pend_base, c->pend_header, c->pend_body);
+	analytics_settle(c->pend, sent, sent < c->pend_body);
+	analytics_send(c->w, c->pend, c->pend_len);
+	free(c->pend);
+	c->pend = NULL;
+}
+
+void
+conn_tick(struct worker *w)
+{
+	struct conn *c;
+
+	for (c = w->conns; c != NULL; c = c->next)
+		if (c->pend != NULL && unacked(c) == 0)
+			settle(c, 0);
+}
+
 /* The response finished (aborted = 0) or the connection went away during it. */
 static void
 conn_request_done(struct conn *c, int aborted)
@@ -418,13 +495,14 @@ conn_request_done(struct conn *c, int aborted)
 	struct conn_request *r = &c->r;
 	struct evhttp_request *req = r->req;
 	struct accesslog_entry e;
+	unsigned char rec[ANALYTICS_REC_MAX];
 	uint64_t sent = r->body_len, dur;
+	size_t reclen;
 
 	if (req == NULL)
 		return;
-	if (aborted && c->bev != NULL) {
-		size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
-		sent = left >= r->body_len ? 0 : r->body_len - left;
+	if (aborted) {
+		sent = body_received(c, c->written, r->header_len, r->body_len);
 		METRIC_ADD(w->m->aborted_responses, 1);
 	}
 	if (r->streaming) {
@@ -452,7 +530,21 @@ conn_request_done(struct conn *c, int aborted)
 		e.request_time = (double)dur / 1e6;
 		accesslog_write(w->alog, &e);
 	}
-	analytics_record(w, c, sent, dur, aborted);
+	if ((reclen = analytics_encode_request(w, c, sent, dur, aborted, rec)) > 0) {
+		settle(c, 0);                   /* an older one still waiting: it got there */
+		if (!aborted && !r->head && r->body_len > 0 && unacked(c) > 0 &&
+		    (c->pend = (unsigned char *)malloc(reclen)) != NULL) {
+			memcpy(c->pend, rec, reclen);
+			c->pend_len = reclen;
+			c->pend_base = c->written;
+			c->pend_header = r->header_len;
+			c->pend_body = r->body_len;
+		} else {
+			analytics_send(w, rec, reclen);
+		}
+	}
+	if (!aborted)
+		c->written += r->header_len + (r->head ? 0 : r->body_len);
 	r->req = NULL;
 }
 

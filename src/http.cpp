@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <zlib.h>
@@ -101,6 +102,12 @@ http_send(struct worker *w, struct conn *c, struct evhttp_request *req, int stat
 	if (w->stopping)
 		http_out(req, "Connection", "close");
 	evhttp_send_reply(req, status, http_reason(status), body);
+	/* The headers are in the (so far empty) output now, before the body. */
+	if (c != NULL && c->bev != NULL) {
+		uint64_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+		uint64_t body_out = c->r.head ? 0 : c->r.body_len;
+		c->r.header_len = out > body_out ? out - body_out : 0;
+	}
 }
 
 size_t

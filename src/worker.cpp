@@ -115,6 +115,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		accesslog_flush(w->alog);
 		last_flush = now;
 	}
+	conn_tick(w);
 	analytics_tick(w);
 }
 
