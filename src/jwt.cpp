@@ -235,7 +235,8 @@ parse_part(const char *b64, size_t len, char *why, size_t whylen, const char *wh
 		snprintf(why, whylen, "%s is nested too deeply", what);
 		return NULL;
 	}
-	j = cJSON_ParseWithLengthOpts((const char *)buf, n, &end, 1);
+	/* n + 1: the terminating NUL must be seen to refuse trailing garbage. */
+	j = cJSON_ParseWithLengthOpts((const char *)buf, n + 1, &end, 1);
 	if (j == NULL || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		snprintf(why, whylen, "%s is not a JSON object", what);
@@ -445,11 +446,14 @@ jwk_ec(const cJSON *jwk, const char *crv)
 		return NULL;
 	}
 	if (jwk_bytes(jwk, "x", x, sizeof(x), &xl) == -1 ||
-	    jwk_bytes(jwk, "y", y, sizeof(y), &yl) == -1 || xl != sz || yl != sz)
+	    jwk_bytes(jwk, "y", y, sizeof(y), &yl) == -1 || xl > sz || yl > sz || xl == 0 ||
+	    yl == 0)
 		return NULL;
+	/* RFC 7518 wants full-length coordinates; some encoders drop leading zeros. */
+	memset(pub, 0, sizeof(pub));
 	pub[0] = 0x04;
-	memcpy(pub + 1, x, sz);
-	memcpy(pub + 1 + sz, y, sz);
+	memcpy(pub + 1 + (sz - xl), x, xl);
+	memcpy(pub + 1 + sz + (sz - yl), y, yl);
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * sz) ||
