@@ -85,7 +85,9 @@ integ: $(BIN)
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory integ
+ifneq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory fuzz-smoke
+endif
 
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
@@ -104,8 +106,8 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/streamd
 	install -m 644 man/streamd.8 $(DESTDIR)$(MANDIR)/man8/streamd.8
 	install -m 644 man/streamd.conf.5 $(DESTDIR)$(MANDIR)/man5/streamd.conf.5
-	install -m 644 man/streamd-analytics.7 $(DESTDIR)$(MANDIR)/man7/streamd-analytics.7 2>/dev/null || \
-	    { install -d $(DESTDIR)$(MANDIR)/man7 && install -m 644 man/streamd-analytics.7 $(DESTDIR)$(MANDIR)/man7/; }
+	install -d $(DESTDIR)$(MANDIR)/man7
+	install -m 644 man/streamd-analytics.7 $(DESTDIR)$(MANDIR)/man7/streamd-analytics.7
 	test -e $(DESTDIR)$(SYSCONFDIR)/streamd/streamd.conf || \
 	    sed -f contrib/install-paths.sed etc/streamd.conf > $(DESTDIR)$(SYSCONFDIR)/streamd/streamd.conf
 	sed 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/streamd.service > \

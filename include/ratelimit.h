@@ -5,9 +5,9 @@
  * algorithm", the arithmetic of nginx's limit_req): rate r per second and burst b admit
  * b + 1 requests at once, then one every 1/r s. State lives in a fixed table in shared
  * memory, in sets of 8 entries locked by stripe; when a set is full, the entry evicted is
- * the one that carries the least information: a full bucket with no open connections
- * first (it equals a fresh one), an abuser in debt last. A flood of new addresses thus
- * cannot wash out the abusers, and the memory never grows.
+ * the one that carries the least information: never one with open connections, a full
+ * bucket first (it equals a fresh one), a client refused within the last minute last. A
+ * flood of new addresses thus cannot wash out the abusers, and the memory never grows.
  *
  * Refused requests get 429 with Retry-After and the IETF httpapi RateLimit-Policy /
  * RateLimit fields (draft-ietf-httpapi-ratelimit-headers).

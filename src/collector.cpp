@@ -18,7 +18,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "analytics.h"
+#include "record.h"
 #include "collector.h"
 #include "conf.h"
 #include "log.h"

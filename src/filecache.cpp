@@ -62,6 +62,7 @@ filecache_new(const char *root, int max, int64_t valid_ms)
 
 	if ((fc = (struct filecache *)calloc(1, sizeof(*fc))) == NULL)
 		return NULL;
+	fc->temp.file.fd = -1;
 	fc->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fc->root_fd == -1) {
 		log_warn("audio_root %s", root);

@@ -28,7 +28,11 @@ struct rl_entry {
 	int32_t         conns;
 	int64_t         tat_us;         /* theoretical arrival time (GCRA) */
 	int64_t         seen_us;
+	int64_t         refused_us;     /* last time a request was refused, 0 never */
 };
+
+/* A client refused this recently is an abuser: its entry is the last to go. */
+#define ABUSER_MEMORY_US (60LL * 1000000)
 
 struct ratelimit {
 	struct rl_entry *table;
@@ -131,14 +135,21 @@ lookup(struct rl_entry *t, size_t entries, const unsigned char addr[16], int rcl
 		return NULL;
 	if (free_e == NULL) {
 		/*
-		 * Evict the entry worth least: no connections, and the most credit (a bucket
-		 * refilled long ago is the same as no entry); debtors only as a last resort.
+		 * Evict the entry worth least: never one with open connections; among the
+		 * others, clients refused lately go last; then the most credit first (a
+		 * bucket refilled long ago is the same as no entry), then the oldest.
 		 */
 		for (i = 0; i < RATELIMIT_SET; i++) {
 			struct rl_entry *e = &base[i];
 			if (e->conns > 0)
 				continue;
 			score = now_us - e->tat_us;     /* > 0: credit, < 0: debt */
+			if (score > INT64_MAX / 4)
+				score = INT64_MAX / 4;
+			if (score < INT64_MIN / 4)
+				score = INT64_MIN / 4;
+			if (e->refused_us != 0 && now_us - e->refused_us < ABUSER_MEMORY_US)
+				score -= INT64_MAX / 2;
 			if (score > best || (score == best && victim != NULL &&
 			    e->seen_us < victim->seen_us)) {
 				best = score;
@@ -182,6 +193,7 @@ ratelimit_take(void *table, size_t entries, const unsigned char addr[16], int rc
 	if (tat - now_us > tau) {
 		*retry_us = tat - now_us - tau;
 		*remaining = 0;
+		e->refused_us = now_us;
 		ok = 0;
 	} else {
 		e->tat_us = tat + interval;

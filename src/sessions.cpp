@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics.h"
+#include "record.h"
 #include "sessions.h"
 #include "streamd.h"
 
@@ -250,6 +250,11 @@ sessions_track(struct sessions *s, const struct analytics_access *a, const char 
 	(void)now_ms;
 	if ((a->status != 200 && a->status != 206) || (a->flags & ANALYTICS_F_HEAD) ||
 	    a->bytes == 0 || a->path_len == 0 || a->file_size < 0)
+		return NULL;
+	/* Only what a worker can send: offsets within the file, times after 1970. */
+	if (a->range_start < -1 || a->bytes > (uint64_t)a->file_size ||
+	    (a->range_start >= 0 && a->range_start > a->file_size - (int64_t)a->bytes) ||
+	    a->ts_ms < 0 || a->ts_ms > ((int64_t)1 << 50))
 		return NULL;
 	sessions_listener_key(a, client, listener, sizeof(listener));
 	start = a->range_start >= 0 ? a->range_start : 0;

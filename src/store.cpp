@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
-#include "analytics.h"
+#include "record.h"
 #include "log.h"
 #include "sessions.h"
 #include "store.h"
