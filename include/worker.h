@@ -66,7 +66,7 @@ struct worker {
 
 	struct worker_listener      listeners[WORKER_MAX_LISTEN];
 	int                         nlisteners;
-	int                         paused;         /* listeners disabled (max_connections) */
+	int                         paused;         /* why listeners are disabled (bits) */
 
 	/* connections (conn.cpp) */
 	struct conn               **conn_by_fd;
@@ -77,7 +77,8 @@ struct worker {
 	int                         npending, pending_cap;
 	struct event               *ev_bind;
 	struct event               *ev_reap;        /* close idle connections (stopping) */
-	struct event               *ev_resume;      /* retry accepting after EMFILE / max */
+	struct event               *ev_resume;      /* retry accepting after EMFILE */
+	struct event               *ev_limit;       /* watch the server-wide connection count */
 
 	int                         stopping;
 	int                         quitting;

@@ -46,20 +46,26 @@ ms_to_tv(int64_t ms, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
 }
 
-static void
-listeners_enable(struct worker *w, int on)
-{
-	int i;
+/* Why accepting is off (bits of w->paused); it is on when none is set. */
+#define PAUSE_LIMIT     0x01    /* max_connections reached, server-wide */
+#define PAUSE_ERROR     0x02    /* accept() failed (EMFILE...): wait a little */
 
+static void
+listeners_pause(struct worker *w, int reason, int on)
+{
+	int i, was = w->paused;
+
+	w->paused = on ? (w->paused | reason) : (w->paused & ~reason);
+	if ((was == 0) == (w->paused == 0))
+		return;
 	for (i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].lev == NULL)
 			continue;
-		if (on)
+		if (w->paused == 0)
 			evconnlistener_enable(w->listeners[i].lev);
 		else
 			evconnlistener_disable(w->listeners[i].lev);
 	}
-	w->paused = !on;
 }
 
 static int
@@ -71,26 +77,33 @@ over_limit(struct worker *w)
 	    w->conf->max_connections;
 }
 
+/*
+ * The limit is server-wide and connections come and go in every worker, so each worker
+ * also looks at the shared count ten times a second.
+ */
 void
 conn_maybe_resume(struct worker *w)
 {
-	struct timeval tv = { 0, 100 * 1000 };
+	if (w->stopping)
+		return;
+	listeners_pause(w, PAUSE_LIMIT, over_limit(w));
+}
 
-	if (!w->paused || w->stopping)
-		return;
-	if (!over_limit(w)) {
-		listeners_enable(w, 1);
-		return;
-	}
-	/* Connections may close in other workers: look again soon. */
-	evtimer_add(w->ev_resume, &tv);
+static void
+limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	conn_maybe_resume((struct worker *)arg);
 }
 
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct worker *w = (struct worker *)arg;
+
 	(void)fd; (void)what;
-	conn_maybe_resume((struct worker *)arg);
+	if (!w->stopping)
+		listeners_pause(w, PAUSE_ERROR, 0);
 }
 
 /* accept() failed (EMFILE, ENFILE, ENOBUFS...): stop trying for a while, do not spin. */
@@ -103,7 +116,7 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 
 	(void)lev;
 	log_warnx("accept: %s; pausing accepts for 500ms", evutil_socket_error_to_string(err));
-	listeners_enable(w, 0);
+	listeners_pause(w, PAUSE_ERROR, 1);
 	evtimer_add(w->ev_resume, &tv);
 }
 
@@ -142,11 +155,9 @@ bevcb(struct event_base *base, void *arg)
 	METRIC_ADD(w->m->connections_total, 1);
 	METRIC_ADD(w->m->connections_active, 1);
 	event_active(w->ev_bind, 0, 0);
-	if (over_limit(w) && !w->paused) {
+	if (over_limit(w))
 		/* Stops the accept loop of the listener right after this connection. */
-		listeners_enable(w, 0);
-		conn_maybe_resume(w);
-	}
+		listeners_pause(w, PAUSE_LIMIT, 1);
 	return bev;
 }
 
@@ -589,8 +600,14 @@ conn_init(struct worker *w)
 	w->ev_bind = event_new(w->base, -1, 0, bind_cb, w);
 	w->ev_reap = event_new(w->base, -1, 0, reap_cb, w);
 	w->ev_resume = evtimer_new(w->base, resume_cb, w);
-	if (w->ev_bind == NULL || w->ev_reap == NULL || w->ev_resume == NULL)
+	w->ev_limit = event_new(w->base, -1, EV_PERSIST, limit_cb, w);
+	if (w->ev_bind == NULL || w->ev_reap == NULL || w->ev_resume == NULL ||
+	    w->ev_limit == NULL)
 		return -1;
+	{
+		struct timeval tenth = { 0, 100 * 1000 };
+		event_add(w->ev_limit, &tenth);
+	}
 	evhttp_set_bevcb(w->http, bevcb, w);
 	for (i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].lev != NULL)
@@ -607,6 +624,9 @@ conn_shutdown(struct worker *w)
 		event_free(w->ev_reap);
 	if (w->ev_resume)
 		event_free(w->ev_resume);
+	if (w->ev_limit)
+		event_free(w->ev_limit);
+	w->ev_limit = NULL;
 	free(w->pending);
 	free(w->conn_by_fd);
 	w->ev_bind = w->ev_reap = w->ev_resume = NULL;
