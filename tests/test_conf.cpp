@@ -170,6 +170,7 @@ accepts_everything(void **state)
 
 	/* a key file, with its newline stripped */
 	assert_int_equal(load("secret_key_file keyfile;\n", 1, &c, err, sizeof(err)), -1);
+	conf_free(&c);
 	{
 		char text[512];
 		snprintf(text, sizeof(text), "audio_root %s;\nsecret_key_file keyfile;\n", audio);
