@@ -368,11 +368,18 @@ class ProcessTest(unittest.TestCase):
             self.assertEqual(os.stat("/proc/%d" % s.pid).st_uid, 0)
             kids = children_of(s.pid)
             self.assertEqual(len(kids), 3)
-            for k in kids:
+
+            def uids(k):
                 with open("/proc/%d/status" % k) as f:
-                    uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read(),
-                                     re.M).groups()
-                self.assertEqual(set(int(u) for u in uids), {nobody}, comm(k))
+                    return set(int(u) for u in re.search(
+                        r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M).groups())
+
+            # a child drops root once it has opened its files: wait for all of them
+            deadline = time.time() + 5
+            while time.time() < deadline and any(uids(k) != {nobody} for k in kids):
+                time.sleep(0.05)
+            for k in kids:
+                self.assertEqual(uids(k), {nobody}, comm(k))
             self.assertEqual(s.get("chord.mp3").status, 200)
             # the log files belong to the workers' user, so they can reopen them
             self.assertEqual(os.stat(s.access_log).st_uid, nobody)
