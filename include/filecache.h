@@ -2,8 +2,11 @@
  * filecache.h: the open-file cache of a worker. Maps a checked relative path to an open
  * descriptor, its stat and one refcounted libevent file segment covering the whole file,
  * so a hot file costs no open() or path walk per request. Bounded (LRU), each entry
- * re-checked against the path after `valid`, and against its descriptor (fstat) on every
- * use so that a file rewritten, truncated or replaced on disk is noticed at once.
+ * re-checked against the path after `valid`. A file rewritten, truncated, replaced or
+ * deleted is noticed at once: an inotify watch on each cached file drops its entry
+ * (where inotify is not available, every use checks the descriptor with fstat).
+ * Small files (FILECACHE_INLINE bytes or less, up to FILECACHE_INLINE_TOTAL per worker)
+ * are also kept in memory, so their bodies go out with the headers in one write.
  *
  * Files are opened beneath the audio root with openat2(RESOLVE_BENEATH): a symlink that
  * leads out of the root fails to open, one that stays inside works.
@@ -19,8 +22,12 @@
 struct evbuffer_file_segment;
 struct filecache;
 
+#define FILECACHE_INLINE        (32 * 1024)
+#define FILECACHE_INLINE_TOTAL  (4 * 1024 * 1024)
+
 struct filecache_file {
 	struct evbuffer_file_segment *seg;      /* whole file; NULL for an empty file */
+	unsigned char  *data;                   /* the bytes, for small files, or NULL */
 	int             fd;
 	int64_t         size;
 	time_t          mtime;
@@ -54,5 +61,8 @@ void filecache_release(struct filecache *fc, const struct filecache_file *f);
 int  filecache_count(const struct filecache *fc);
 /* The root directory is still there and readable. */
 int  filecache_root_ok(const struct filecache *fc);
+/* The inotify descriptor to watch for reading (-1 if none), and what to do then. */
+int  filecache_notify_fd(const struct filecache *fc);
+void filecache_notify(struct filecache *fc);
 
 #endif

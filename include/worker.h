@@ -84,6 +84,7 @@ struct worker {
 	int                         quitting;
 	struct event               *ev_tick;
 	struct event               *ev_deadline;   /* shutdown_timeout while stopping */
+	struct event               *ev_notify;     /* inotify: cached files changed */
 	struct event               *ev_signals[4];
 	struct event               *ev_master;
 

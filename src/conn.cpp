@@ -34,6 +34,7 @@
 
 #define READ_HIGH_WATER (64 * 1024)
 #define STOP_GRACE_MS   1000
+#define SETTLE_MIN      (256 * 1024)
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg);
 static void conn_request_done(struct conn *c, int aborted);
@@ -543,7 +544,12 @@ conn_request_done(struct conn *c, int aborted)
 	}
 	if ((reclen = analytics_encode_request(w, c, sent, dur, aborted, rec)) > 0) {
 		settle(c, 0);                   /* an older one still waiting: it got there */
-		if (!aborted && !r->head && r->body_len > 0 && unacked(c) > 0 &&
+		/*
+		 * A small body is in the client's hands or nearly so: count it whole and
+		 * save the system call. A large one may sit in socket buffers, not in the
+		 * client: wait for the acknowledgements.
+		 */
+		if (!aborted && !r->head && r->body_len > SETTLE_MIN && unacked(c) > 0 &&
 		    (c->pend = (unsigned char *)malloc(reclen)) != NULL) {
 			memcpy(c->pend, rec, reclen);
 			c->pend_len = reclen;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ struct fc_entry {
 	size_t                  pathlen;
 	uint32_t                hash;
 	int64_t                 checked_ms;
+	int                     wd;             /* inotify watch, -1 if none */
 	struct fc_entry        *hnext;          /* bucket chain */
 	struct fc_entry        *prev, *next;    /* LRU, head = most recent */
 };
@@ -40,7 +42,11 @@ struct filecache {
 	struct fc_entry        *head, *tail;
 	struct fc_entry         temp;           /* used when caching is off */
 	int                     have_openat2;
+	int                     inotify_fd;     /* -1: check with fstat on every use */
+	size_t                  inline_bytes;   /* small files held in memory */
 };
+
+#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF)
 
 static uint32_t
 fnv1a(const char *s, size_t len)
@@ -63,12 +69,17 @@ filecache_new(const char *root, int max, int64_t valid_ms)
 	if ((fc = (struct filecache *)calloc(1, sizeof(*fc))) == NULL)
 		return NULL;
 	fc->temp.file.fd = -1;
+	fc->temp.wd = -1;
+	fc->inotify_fd = max > 0 ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
 	fc->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fc->root_fd == -1) {
 		log_warn("audio_root %s", root);
 		free(fc);
 		return NULL;
 	}
+	if (fc->inotify_fd == -1 && max > 0)
+		log_info("inotify unavailable (%s): cached files are checked on every use",
+		    strerror(errno));
 	if (realpath(root, fc->root_real) == NULL)
 		snprintf(fc->root_real, sizeof(fc->root_real), "%s", root);
 	fc->root = strdup(root);
@@ -87,8 +98,13 @@ filecache_new(const char *root, int max, int64_t valid_ms)
 }
 
 static void
-file_close(struct filecache_file *f)
+file_close(struct filecache *fc, struct filecache_file *f)
 {
+	if (f->data != NULL) {
+		fc->inline_bytes -= (size_t)f->size;
+		free(f->data);
+		f->data = NULL;
+	}
 	if (f->seg != NULL)
 		evbuffer_file_segment_free(f->seg);    /* closes fd after the last response */
 	else if (f->fd >= 0)
@@ -123,6 +139,22 @@ lru_push(struct filecache *fc, struct fc_entry *e)
 		fc->tail = e;
 }
 
+/* Stop watching e, unless another entry shares its inode's watch. */
+static void
+unwatch(struct filecache *fc, struct fc_entry *e)
+{
+	struct fc_entry *o;
+
+	if (e->wd < 0)
+		return;
+	for (o = fc->head; o != NULL; o = o->next)
+		if (o != e && o->wd == e->wd)
+			break;
+	if (o == NULL)
+		inotify_rm_watch(fc->inotify_fd, e->wd);
+	e->wd = -1;
+}
+
 static void
 entry_remove(struct filecache *fc, struct fc_entry *e)
 {
@@ -132,8 +164,9 @@ entry_remove(struct filecache *fc, struct fc_entry *e)
 		pp = &(*pp)->hnext;
 	if (*pp == e)
 		*pp = e->hnext;
+	unwatch(fc, e);
 	lru_unlink(fc, e);
-	file_close(&e->file);
+	file_close(fc, &e->file);
 	free(e->path);
 	free(e);
 	fc->count--;
@@ -146,9 +179,11 @@ filecache_free(struct filecache *fc)
 		return;
 	while (fc->head != NULL)
 		entry_remove(fc, fc->head);
-	file_close(&fc->temp.file);
+	file_close(fc, &fc->temp.file);
 	if (fc->root_fd >= 0)
 		close(fc->root_fd);
+	if (fc->inotify_fd >= 0)
+		close(fc->inotify_fd);
 	free(fc->buckets);
 	free(fc->root);
 	free(fc);
@@ -202,6 +237,32 @@ fill_meta(struct filecache_file *f, const struct stat *st)
 	snprintf(f->etag, sizeof(f->etag), "\"%llx-%llx-%llx\"",
 	    (unsigned long long)st->st_ino, (unsigned long long)st->st_size, mns);
 	httpdate_format(f->mtime, f->last_modified);
+}
+
+/* Keep a small file's bytes; a short read leaves it to sendfile. */
+static void
+file_inline(struct filecache *fc, struct filecache_file *f)
+{
+	ssize_t n;
+	size_t got = 0;
+
+	if (f->size <= 0 || f->size > FILECACHE_INLINE ||
+	    fc->inline_bytes + (size_t)f->size > FILECACHE_INLINE_TOTAL)
+		return;
+	if ((f->data = (unsigned char *)malloc((size_t)f->size)) == NULL)
+		return;
+	while (got < (size_t)f->size) {
+		n = pread(f->fd, f->data + got, (size_t)f->size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)f->size) {
+		free(f->data);
+		f->data = NULL;
+		return;
+	}
+	fc->inline_bytes += (size_t)f->size;
 }
 
 /* Open and describe path into f. */
@@ -271,7 +332,7 @@ filecache_get(struct filecache *fc, const char *path, size_t len, int64_t now_ms
 
 	*hit = 0;
 	if (fc->max == 0) {
-		file_close(&fc->temp.file);
+		file_close(fc, &fc->temp.file);
 		r = file_open(fc, path, &fc->temp.file);
 		*out = &fc->temp.file;
 		return r;
@@ -281,7 +342,7 @@ filecache_get(struct filecache *fc, const char *path, size_t len, int64_t now_ms
 		if (e->hash == h && e->pathlen == len && memcmp(e->path, path, len) == 0)
 			break;
 	if (e != NULL) {
-		if (!file_unchanged(&e->file) ||
+		if ((e->wd < 0 && !file_unchanged(&e->file)) ||
 		    (now_ms - e->checked_ms >= fc->valid_ms && !path_unchanged(fc, e))) {
 			entry_remove(fc, e);
 			e = NULL;
@@ -299,12 +360,28 @@ filecache_get(struct filecache *fc, const char *path, size_t len, int64_t now_ms
 	}
 	if ((e = (struct fc_entry *)calloc(1, sizeof(*e))) == NULL)
 		return FILECACHE_ERROR;
+	e->wd = -1;
 	if ((r = file_open(fc, path, &e->file)) != FILECACHE_OK) {
 		free(e);
 		return r;
 	}
+	/*
+	 * Watch the file, through its descriptor (/proc/self/fd), so the watch is on the
+	 * inode we serve whatever happens to the path meanwhile.
+	 */
+	if (fc->inotify_fd >= 0) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", e->file.fd);
+		e->wd = inotify_add_watch(fc->inotify_fd, proc, WATCH_MASK);
+		if (e->wd >= 0 && !file_unchanged(&e->file)) {
+			/* changed between open and watch: serve it, but do not trust it */
+			unwatch(fc, e);
+		}
+	}
+	if (e->wd >= 0)
+		file_inline(fc, &e->file);
 	if ((e->path = (char *)malloc(len + 1)) == NULL) {
-		file_close(&e->file);
+		file_close(fc, &e->file);
 		free(e);
 		return FILECACHE_ERROR;
 	}
@@ -327,7 +404,40 @@ void
 filecache_release(struct filecache *fc, const struct filecache_file *f)
 {
 	if (f == &fc->temp.file)
-		file_close(&fc->temp.file);
+		file_close(fc, &fc->temp.file);
+}
+
+int
+filecache_notify_fd(const struct filecache *fc)
+{
+	return fc->inotify_fd;
+}
+
+/* A watched file changed: forget every entry on that inode. */
+void
+filecache_notify(struct filecache *fc)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	struct fc_entry *e, *next;
+	ssize_t n, off;
+
+	for (;;) {
+		n = read(fc->inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (off = 0; off < n; off += (ssize_t)sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			for (e = fc->head; e != NULL; e = next) {
+				next = e->next;
+				if ((ev->mask & IN_Q_OVERFLOW) || e->wd == ev->wd) {
+					if (ev->mask & IN_IGNORED)
+						e->wd = -1;     /* the kernel dropped it already */
+					entry_remove(fc, e);
+				}
+			}
+		}
+	}
 }
 
 int

@@ -89,6 +89,24 @@ rss_bytes(void)
 	return (int64_t)rss * sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * The epoll change list folds the enable/disable pairs evhttp makes around every
+ * response (read off, write on; write off, read on) into one epoll_ctl each.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *b;
+
+	if (cfg == NULL)
+		return event_base_new();
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	b = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return b != NULL ? b : event_base_new();
+}
+
 static int64_t
 mono_ms(void)
 {
@@ -117,6 +135,13 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	conn_tick(w);
 	analytics_tick(w);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	filecache_notify(((struct worker *)arg)->fc);
 }
 
 static void
@@ -271,7 +296,7 @@ worker_main(const struct worker_args *a)
 	log_set_ident(ident);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((w->base = event_base_new()) == NULL)
+	if ((w->base = new_base()) == NULL)
 		fatalx("event_base_new failed");
 	if (w->conf->access_log != NULL) {
 		w->alog = accesslog_open(w->conf->access_log, (size_t)w->conf->access_log_buffer,
@@ -305,6 +330,11 @@ worker_main(const struct worker_args *a)
 		w->ev_master = event_new(w->base, a->master_fd, EV_READ | EV_PERSIST, master_cb, w);
 		event_add(w->ev_master, NULL);
 	}
+	if (filecache_notify_fd(w->fc) >= 0) {
+		w->ev_notify = event_new(w->base, filecache_notify_fd(w->fc), EV_READ | EV_PERSIST,
+		    notify_cb, w);
+		event_add(w->ev_notify, NULL);
+	}
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
 	event_add(w->ev_tick, &one);
 	tick_cb(-1, 0, w);
@@ -331,6 +361,8 @@ worker_main(const struct worker_args *a)
 		event_free(w->ev_tick);
 	if (w->ev_deadline)
 		event_free(w->ev_deadline);
+	if (w->ev_notify)
+		event_free(w->ev_notify);
 	filecache_free(w->fc);
 	sign_key_free(&w->key);
 	jwt_keys_free(w->jwt);
