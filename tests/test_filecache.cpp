@@ -72,6 +72,9 @@ lookups(void **state)
 	assert_int_equal(hit, 0);
 	assert_int_equal(f->size, 4);
 	assert_non_null(f->seg);
+	assert_non_null(f->data);                          /* small: kept in memory too */
+	assert_memory_equal(f->data, "aaaa", 4);
+	assert_true(filecache_notify_fd(fc) >= 0);
 	assert_true(f->etag[0] == '"');
 	assert_int_equal(filecache_get(fc, "a.mp3", 5, 1, &f, &hit), FILECACHE_OK);
 	assert_int_equal(hit, 1);
@@ -97,6 +100,7 @@ changes(void **state)
 	assert_int_equal(filecache_get(fc, "b.mp3", 5, 0, &f, &hit), FILECACHE_OK);
 	snprintf(etag, sizeof(etag), "%s", f->etag);
 	put(root, "b.mp3", "changed, longer");              /* rewritten in place */
+	filecache_notify(fc);                               /* what the worker's loop does */
 	assert_int_equal(filecache_get(fc, "b.mp3", 5, 1, &f, &hit), FILECACHE_OK);
 	assert_int_equal(hit, 0);
 	assert_int_equal(f->size, 15);
@@ -105,9 +109,11 @@ changes(void **state)
 	snprintf(p, sizeof(p), "%s/c.tmp", root);
 	snprintf(q, sizeof(q), "%s/b.mp3", root);
 	assert_int_equal(rename(p, q), 0);
+	filecache_notify(fc);
 	assert_int_equal(filecache_get(fc, "b.mp3", 5, 2, &f, &hit), FILECACHE_OK);
 	assert_int_equal(f->size, 11);
 	unlink(q);                                          /* deleted */
+	filecache_notify(fc);
 	assert_int_equal(filecache_get(fc, "b.mp3", 5, 3, &f, &hit), FILECACHE_NOT_FOUND);
 	filecache_free(fc);
 	/* caching off: opened every time */
