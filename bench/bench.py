@@ -43,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.environ.get("STREAMD_BIN", os.path.join(ROOT, "streamd"))
 KEY = "bench-key-" + "0123456789abcdef" * 2
+JWT_SECRET = "bench-jwt-secret-" + "x" * 32
 NGINX_SECRET = "bench-nginx-secret"
 SEED = "streamd-bench-corpus-v1"
 CONNS = 64
@@ -177,10 +178,11 @@ database "%s/streamd.db";
 analytics %s;
 open_file_cache max=1024 valid=60s;
 keepalive_requests 100000;
+jwt_secret "%s";
 max_connections 20000;
 %s
 """ % (self.port, corpus, KEY, self.dir, self.dir, "on" if analytics else "off",
-                "user root;" if os.geteuid() == 0 else ""))
+                JWT_SECRET, "user root;" if os.geteuid() == 0 else ""))
         self.proc = subprocess.Popen([BIN, "-f", "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.wait()
@@ -283,6 +285,7 @@ for line in f:lines() do
 end
 f:close()
 local ranged = os.getenv("BENCH_RANGE") == "1"
+local token = os.getenv("BENCH_TOKEN")
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -296,6 +299,9 @@ function request()
   if ranged then
     local o = math.random(0, e[2] - 65537)
     return wrk.format("GET", e[1], { Range = "bytes=" .. o .. "-" .. (o + 65535) })
+  end
+  if token and token ~= "" then
+    return wrk.format("GET", e[1], { Authorization = "Bearer " .. token })
   end
   return wrk.format("GET", e[1])
 end
@@ -313,12 +319,13 @@ def parse_ms(v):
     return n * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[u]
 
 
-def wrk(server, urlfile, ranged, conns, secs, work):
+def wrk(server, urlfile, ranged, conns, secs, work, token=""):
     lua = os.path.join(work, "bench.lua")
     if not os.path.exists(lua):
         with open(lua, "w") as f:
             f.write(LUA)
-    env = dict(os.environ, BENCH_URLS=urlfile, BENCH_RANGE="1" if ranged else "0")
+    env = dict(os.environ, BENCH_URLS=urlfile, BENCH_RANGE="1" if ranged else "0",
+               BENCH_TOKEN=token)
     cpu0 = server.cpu_ticks()
     t0 = time.time()
     out = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % secs, "--latency", "-s", lua,
@@ -375,6 +382,46 @@ def hold_connections(server, n, active):
     for s in socks:
         s.close()
     return rss
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def hs256(payload, key):
+    import json
+    signing = b64u(b'{"alg":"HS256","typ":"JWT"}') + "." + b64u(json.dumps(payload).encode())
+    return signing + "." + b64u(hmac.new(key, signing.encode(), hashlib.sha256).digest())
+
+
+def jwt_bench(work):
+    """HS256 and ES256 validations per second with build/jwt_bench."""
+    exe = os.path.join(ROOT, "build", "jwt_bench")
+    subprocess.run("g++ -std=c++17 -O2 -D_GNU_SOURCE -I%s/include $(pkg-config --cflags "
+                   "libcjson) -o %s %s/bench/jwt_bench.cpp %s/build/libstreamd.a $(pkg-config "
+                   "--libs libevent openssl sqlite3 libcjson zlib)" % (ROOT, exe, ROOT, ROOT),
+                   shell=True, check=True)
+    out = []
+    tok = hs256({"sub": "b", "exp": int(time.time()) + 3600}, JWT_SECRET.encode())
+    r = subprocess.run([exe, "hs", JWT_SECRET, tok, "300000"], capture_output=True, text=True,
+                       check=True)
+    out.append(("HS256", float(r.stdout)))
+    try:
+        import jwt as pyjwt
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = os.path.join(work, "es256.pem")
+        with open(pem, "wb") as f:
+            f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                    serialization.PublicFormat.SubjectPublicKeyInfo))
+        tok = pyjwt.encode({"sub": "b", "exp": int(time.time()) + 3600}, key, algorithm="ES256")
+        r = subprocess.run([exe, "pem", pem, tok, "20000"], capture_output=True, text=True,
+                           check=True)
+        out.append(("ES256", float(r.stdout)))
+    except ImportError:
+        log("python3-jwt missing: no ES256 figure")
+    return out
 
 
 def median(xs):
@@ -434,6 +481,21 @@ def main():
                         runs[s.name][-1]["p99"], runs[s.name][-1]["errors"]))
             results[title] = (metric, runs)
 
+        # f. JWT: validations per second, and streaming with a bearer token vs signed URLs
+        jwt_rows = jwt_bench(work)
+        plain = os.path.join(work, "plain.urls")
+        with open(plain, "w") as f:
+            for name, size in small:
+                f.write("/stream/%s %d\n" % (name, size))
+        tok = hs256({"sub": "bench", "exp": int(time.time()) + 7200, "roles": ["user"]},
+                    JWT_SECRET.encode())
+        jwt_runs, url_runs = [], []
+        for i in range(args.runs):
+            url_runs.append(wrk(sd, urls[(sd.port, "small")], False, CONNS, args.secs, work))
+            jwt_runs.append(wrk(sd, plain, False, CONNS, args.secs, work, tok))
+            log("  f. small GET: signed URL %.0f req/s, JWT bearer %.0f req/s (err %d)" % (
+                url_runs[-1]["rps"], jwt_runs[-1]["rps"], jwt_runs[-1]["errors"]))
+
         rss = {}
         for s in (sd, ng_on):
             rss[s.name] = {"idle": hold_connections(s, 1000, False),
@@ -481,6 +543,12 @@ def main():
         off = median([r[metric] for r in runs["streamd (analytics off)"]])
         rows.append("| e. analytics on/off: %s | %.1f | %.1f (off) | %.3f | | | |" % (
             title.split(" (")[0][3:], on, off, on / off if off else 0))
+    su, sj = median([r["rps"] for r in url_runs]), median([r["rps"] for r in jwt_runs])
+    rows.append("| f. small GET, JWT bearer vs signed URL (req/s) | %.1f (JWT) | %.1f (URL) "
+                "| %.2f | | | %d |" % (sj, su, sj / su if su else 0,
+                                       sum(r["errors"] for r in jwt_runs)))
+    for name, v in jwt_rows:
+        rows.append("| f. JWT validations per second, %s (one core) | %.0f | | | | | |" % (name, v))
     table = "\n".join(rows)
     print(table)
     info = subprocess.run([BIN, "-V"], capture_output=True, text=True).stdout.strip()

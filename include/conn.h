@@ -43,7 +43,7 @@ struct conn_request {
 	int                     head;
 	int                     streaming;      /* counted in streams_active */
 	char                    subject[128];   /* authenticated user, if any */
-	char                    path[1032];     /* decoded file path (stream) */
+	char                   *path;           /* decoded file path (stream), malloc'd */
 };
 
 struct conn {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -507,6 +508,12 @@ collector_main(const struct collector_args *a)
 	C.me = &h->procs[a->proc];
 	log_set_ident("collector");
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Analytics must never slow streaming down: on a busy machine the workers come
+	 * first and records wait in the socket and the workers' queues (bounded, counted).
+	 */
+	if (setpriority(PRIO_PROCESS, 0, 10) == -1)
+		log_info("setpriority: %s", strerror(errno));
 	signal(SIGHUP, SIG_IGN);
 	if (priv_drop(C.conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);

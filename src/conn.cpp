@@ -347,6 +347,8 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	METRIC_ADD(w->m->connections_active, -1);
 	/* evhttp frees the bufferevent (and its input callback) after this returns. */
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), input_cb, c);
+	free(c->r.path);
+	free(c->pend);
 	free(c);
 	if (w->paused)
 		conn_maybe_resume(w);
@@ -397,6 +399,7 @@ conn_request_begin(struct conn *c, struct evhttp_request *req)
 	settle(c, 0);                   /* asking again: it has read the last response */
 	c->phase = CONN_BUSY;
 	c->nrequests++;
+	free(c->r.path);
 	memset(&c->r, 0, sizeof(c->r));
 	c->r.req = req;
 	c->r.start_us = worker_mono_us();
@@ -563,6 +566,8 @@ conn_request_done(struct conn *c, int aborted)
 	if (!aborted)
 		c->written += r->header_len + (r->head ? 0 : r->body_len);
 	r->req = NULL;
+	free(r->path);
+	r->path = NULL;
 }
 
 static void

@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -138,7 +139,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		http_error(w, c, req, 404, "not_found", "no such file");
 		return;
 	}
-	if (c != NULL)
+	if (c != NULL && (c->r.path = (char *)malloc(plen + 1)) != NULL)
 		memcpy(c->r.path, path, plen + 1);
 	if (auth_stream(w, c, req, path, plen, query, &auth) == -1)
 		return;
