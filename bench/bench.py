@@ -424,6 +424,20 @@ def jwt_bench(work):
     return out
 
 
+def wait_drained(server, limit=60):
+    """Until streamd's analytics queue is empty (at most limit seconds)."""
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            r, body = get(server.port, "/metrics")
+            m = re.search(rb"^streamd_analytics_queue_depth (\d+)", body, re.M)
+            if m and int(m.group(1)) == 0:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+
+
 def median(xs):
     return statistics.median(xs) if xs else 0
 
@@ -481,6 +495,13 @@ def main():
                         runs[s.name][-1]["p99"], runs[s.name][-1]["errors"]))
             results[title] = (metric, runs)
 
+        # d. memory with 1000 connections, once the collector has caught up
+        wait_drained(sd)
+        rss = {}
+        for s in (sd, ng_on):
+            rss[s.name] = {"idle": hold_connections(s, 1000, False),
+                           "active": hold_connections(s, 1000, True)}
+
         # f. JWT: validations per second, and streaming with a bearer token vs signed URLs
         jwt_rows = jwt_bench(work)
         plain = os.path.join(work, "plain.urls")
@@ -496,10 +517,6 @@ def main():
             log("  f. small GET: signed URL %.0f req/s, JWT bearer %.0f req/s (err %d)" % (
                 url_runs[-1]["rps"], jwt_runs[-1]["rps"], jwt_runs[-1]["errors"]))
 
-        rss = {}
-        for s in (sd, ng_on):
-            rss[s.name] = {"idle": hold_connections(s, 1000, False),
-                           "active": hold_connections(s, 1000, True)}
     finally:
         for s in servers.values():
             s.stop()

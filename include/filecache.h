@@ -19,15 +19,23 @@
 #include <sys/types.h>
 #include <time.h>
 
+struct evbuffer;
 struct evbuffer_file_segment;
 struct filecache;
 
 #define FILECACHE_INLINE        (32 * 1024)
 #define FILECACHE_INLINE_TOTAL  (4 * 1024 * 1024)
 
+/* The bytes of a small file, shared by the cache and the responses that send them. */
+struct filecache_data {
+	int             refcnt;
+	size_t          len;
+	unsigned char   bytes[];
+};
+
 struct filecache_file {
 	struct evbuffer_file_segment *seg;      /* whole file; NULL for an empty file */
-	unsigned char  *data;                   /* the bytes, for small files, or NULL */
+	struct filecache_data *data;            /* the bytes, for small files, or NULL */
 	int             fd;
 	int64_t         size;
 	time_t          mtime;
@@ -61,6 +69,9 @@ void filecache_release(struct filecache *fc, const struct filecache_file *f);
 int  filecache_count(const struct filecache *fc);
 /* The root directory is still there and readable. */
 int  filecache_root_ok(const struct filecache *fc);
+/* Reference len bytes of data from start into buf (no copy; released when sent). */
+int  filecache_add_data(struct evbuffer *buf, struct filecache_data *data, size_t start,
+    size_t len);
 /* The inotify descriptor to watch for reading (-1 if none), and what to do then. */
 int  filecache_notify_fd(const struct filecache *fc);
 void filecache_notify(struct filecache *fc);

@@ -93,6 +93,7 @@ struct worker {
 	char                        date[32];       /* HTTP-date of now_sec */
 	char                        log_time[40];   /* [25/Nov/2026:17:26:50 +0000] */
 	uint64_t                    boundary_seq;
+	uint64_t                    ticks;          /* seconds since start */
 };
 
 /* Runs the worker until it stops; returns the process exit status. */

@@ -23,6 +23,7 @@
 #define FLUSH_BYTES     (32 * 1024)
 #define FLUSH_DELAY_US  (20 * 1000)
 #define RETRY_DELAY_US  (100 * 1000)
+#define SHRINK_ABOVE    (256 * 1024)
 
 struct analytics_queue {
 	struct worker  *w;
@@ -80,6 +81,13 @@ send_some(struct analytics_queue *q)
 		}
 		q->start = pos;
 		q->records -= count;
+		if (q->records == 0 && q->cap > SHRINK_ABOVE) {
+			/* A backlog is over: give its memory back. */
+			free(q->buf);
+			q->buf = NULL;
+			q->cap = q->len = q->start = 0;
+			return 0;
+		}
 		METRIC_ADD(q->w->m->analytics_send_batches, 1);
 		METRIC_ADD(q->w->m->analytics_records, count);
 	}

@@ -1504,7 +1504,7 @@ set_defaults(struct conf *c)
 	c->analytics = 1;
 	c->analytics_batch = 1000;
 	c->analytics_flush = 1 * SEC;
-	c->analytics_queue = 100000;
+	c->analytics_queue = 20000;
 	c->session_idle = 5 * 60 * SEC;
 	c->analytics_retention = 90 * DAY;
 	c->health_disk_min_free = 64 * MB;

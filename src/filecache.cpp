@@ -98,11 +98,38 @@ filecache_new(const char *root, int max, int64_t valid_ms)
 }
 
 static void
+data_unref(struct filecache_data *d)
+{
+	if (--d->refcnt == 0)
+		free(d);
+}
+
+static void
+data_release(const void *bytes, size_t len, void *arg)
+{
+	(void)bytes; (void)len;
+	data_unref((struct filecache_data *)arg);
+}
+
+int
+filecache_add_data(struct evbuffer *buf, struct filecache_data *d, size_t start, size_t len)
+{
+	if (start + len > d->len)
+		return -1;
+	d->refcnt++;
+	if (evbuffer_add_reference(buf, d->bytes + start, len, data_release, d) == -1) {
+		d->refcnt--;
+		return -1;
+	}
+	return 0;
+}
+
+static void
 file_close(struct filecache *fc, struct filecache_file *f)
 {
 	if (f->data != NULL) {
-		fc->inline_bytes -= (size_t)f->size;
-		free(f->data);
+		fc->inline_bytes -= f->data->len;
+		data_unref(f->data);
 		f->data = NULL;
 	}
 	if (f->seg != NULL)
@@ -249,10 +276,13 @@ file_inline(struct filecache *fc, struct filecache_file *f)
 	if (f->size <= 0 || f->size > FILECACHE_INLINE ||
 	    fc->inline_bytes + (size_t)f->size > FILECACHE_INLINE_TOTAL)
 		return;
-	if ((f->data = (unsigned char *)malloc((size_t)f->size)) == NULL)
+	f->data = (struct filecache_data *)malloc(sizeof(*f->data) + (size_t)f->size);
+	if (f->data == NULL)
 		return;
+	f->data->refcnt = 1;
+	f->data->len = (size_t)f->size;
 	while (got < (size_t)f->size) {
-		n = pread(f->fd, f->data + got, (size_t)f->size - got, (off_t)got);
+		n = pread(f->fd, f->data->bytes + got, (size_t)f->size - got, (off_t)got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;

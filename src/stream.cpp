@@ -68,7 +68,7 @@ add_text(struct evbuffer *body, const char *text, size_t len)
 	return rc;
 }
 
-/* The bytes [start, start + len) of f: copied for small files, else by sendfile. */
+/* The bytes [start, start + len) of f: from memory for small files, else by sendfile. */
 static int
 add_file(struct evbuffer *body, const struct filecache_file *f, int64_t start, int64_t len)
 {
@@ -77,7 +77,7 @@ add_file(struct evbuffer *body, const struct filecache_file *f, int64_t start, i
 	if (start < 0 || start + len > f->size)
 		return -1;
 	if (f->data != NULL)
-		return add_text(body, (const char *)f->data + start, (size_t)len);
+		return filecache_add_data(body, f->data, (size_t)start, (size_t)len);
 	return evbuffer_add_file_segment(body, f->seg, start, len);
 }
 

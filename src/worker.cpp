@@ -3,6 +3,7 @@
  * once-a-second housekeeping, graceful and immediate stop.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	conn_tick(w);
 	analytics_tick(w);
+	/*
+	 * Give freed memory back every few seconds: a burst of connections leaves holes
+	 * in the heap that brk-trimming alone never returns.
+	 */
+	if (++w->ticks % 5 == 0)
+		malloc_trim(0);
 }
 
 static void

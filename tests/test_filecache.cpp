@@ -73,7 +73,7 @@ lookups(void **state)
 	assert_int_equal(f->size, 4);
 	assert_non_null(f->seg);
 	assert_non_null(f->data);                          /* small: kept in memory too */
-	assert_memory_equal(f->data, "aaaa", 4);
+	assert_memory_equal(f->data->bytes, "aaaa", 4);
 	assert_true(filecache_notify_fd(fc) >= 0);
 	assert_true(f->etag[0] == '"');
 	assert_int_equal(filecache_get(fc, "a.mp3", 5, 1, &f, &hit), FILECACHE_OK);
