@@ -937,9 +937,20 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 		fprintf(stderr, "streamd: %s\n", err);
 		return 1;
 	}
-	if (geteuid() == 0 && conf->user == NULL)
+	if (geteuid() == 0 && conf->user == NULL) {
+		/*
+		 * In service (detached, or under a service manager) workers never run as root
+		 * by accident; in the foreground (make run, a test, a debugging session) a
+		 * warning says what is going on.
+		 */
+		if (want_daemon || notify_enabled()) {
+			fprintf(stderr, "streamd: %s: refusing to run workers as root: set \"user\" "
+			    "(e.g. \"user streamd;\"), or \"user root;\" to allow it\n", conf->file);
+			return 1;
+		}
 		log_warnx("workers run as root: set \"user\" in %s (\"user root;\" silences this)",
 		    conf->file);
+	}
 	if (geteuid() != 0 && conf->user != NULL)
 		log_info("\"user %s\" ignored: not started as root", conf->user);
 	if (want_daemon)

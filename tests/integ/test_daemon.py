@@ -389,6 +389,24 @@ class ProcessTest(unittest.TestCase):
             self.assertEqual(s.cleanup(), "")
             shutil.rmtree(d)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root")
+    def test_refuses_root_workers_in_service(self):
+        s = Streamd(workers=1, user_root=False)
+        try:
+            r = subprocess.run([BIN, "-d", "-c", s.conf], env=s.env, timeout=20,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('refusing to run workers as root: set "user"', r.stderr)
+            r = subprocess.run([BIN, "-f", "-c", s.conf], env=dict(s.env,
+                               NOTIFY_SOCKET="/nonexistent"), timeout=20,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            # in the foreground it runs, and says so
+            s.start()
+            self.assertIn("workers run as root", s.logs())
+        finally:
+            s.cleanup()
+
     def test_config_test_flag(self):
         s = Streamd()
         r = subprocess.run([BIN, "-t", "-c", s.conf], capture_output=True, text=True, env=s.env)
