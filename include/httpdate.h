@@ -11,5 +11,7 @@
 void httpdate_format(time_t t, char out[HTTPDATE_LEN]);
 /* IMF-fixdate, obsolete RFC 850 and asctime forms; -1 if not a date. */
 int  httpdate_parse(const char *s, time_t *out);
+/* Seconds since the epoch of a proleptic Gregorian UTC date and time. */
+long long httpdate_civil(long long year, int month, int day, int hour, int min, int sec);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * util.h: small byte and string helpers with no better home (hex, bounded copies).
+ * util.h: small helpers with no better home: hex, bounded copies, clocks.
  */
 #ifndef STREAMD_UTIL_H
 #define STREAMD_UTIL_H
@@ -15,5 +15,11 @@ int    hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outle
 size_t str_lcpy(char *dst, const char *src, size_t size);
 /* Case-insensitive comparison of a token list element ("a, b;q=1") to name. */
 int    str_token_eq(const char *s, size_t len, const char *name);
+/* Value of one hex digit, -1 if c is not one. */
+int    hex_value(char c);
+/* CLOCK_MONOTONIC in ms and µs, CLOCK_REALTIME in ms. */
+int64_t clock_mono_ms(void);
+int64_t clock_mono_us(void);
+int64_t clock_wall_ms(void);
 
 #endif

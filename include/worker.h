@@ -100,9 +100,8 @@ struct worker {
 int  worker_main(const struct worker_args *a);
 /* The worker of this process (handlers reach shared state through it). */
 struct worker *worker_get(void);
-/* Wall clock in ms and monotonic µs, from the loop's cached time where possible. */
+/* Wall clock in ms, from the loop's cached time where possible. */
 int64_t worker_now_ms(struct worker *w);
-uint64_t worker_mono_us(void);
 /* Refresh cached Date strings if the second changed. */
 void worker_update_time(struct worker *w);
 /* Stop accepting; finish in-flight responses (graceful) or drop everything (quit). */

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "http.h"
+#include "httpdate.h"
 #include "metrics.h"
 #include "query.h"
 #include "shm.h"
@@ -37,19 +38,6 @@ struct admin_query {
 	struct bufferevent     *bev;
 	int64_t                 from, to;
 };
-
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 int
 admin_parse_time(const char *s, int64_t *ms)
@@ -80,7 +68,7 @@ admin_parse_time(const char *s, int64_t *ms)
 			s += 6;
 		if (*s != '\0')
 			return -1;
-		*ms = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000;
+		*ms = (int64_t)httpdate_civil(y, mo, d, h, mi, sec) * 1000;
 		return 0;
 	}
 	if (!isdigit((unsigned char)s[0]))

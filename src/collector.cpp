@@ -28,6 +28,7 @@
 #include "sessions.h"
 #include "shm.h"
 #include "store.h"
+#include "util.h"
 
 #define QUERY_MAX       (64 * 1024)
 #define READS_PER_WAKE  256
@@ -53,24 +54,6 @@ struct collector {
 };
 
 static struct collector C;
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Is the database somewhere we may write (see health.cpp for the same rule)? */
 static int
@@ -107,7 +90,7 @@ commit(void)
 	} else {
 		C.st->batches++;
 		C.st->rows += C.pending;
-		C.st->last_commit_ms = mono_ms();
+		C.st->last_commit_ms = clock_mono_ms();
 		C.st->db_writable = 1;
 	}
 	C.in_txn = 0;
@@ -151,7 +134,7 @@ on_access(const struct analytics_access *a, void *arg)
 	client_text(a, client, sizeof(client));
 	if (a->path_len > 0)
 		track = store_track_id(C.store, a->path, a->path_len);
-	ss = sessions_track(C.sessions, a, client, wall_ms());
+	ss = sessions_track(C.sessions, a, client, clock_wall_ms());
 	if (ss != NULL && ss->id == 0 && store_save_session(C.store, ss) == -1)
 		log_warnx("analytics: session: %s", store_error(C.store));
 	if (store_insert_request(C.store, a, client, track, ss ? ss->id : 0) == -1)
@@ -166,8 +149,8 @@ on_revoke(const struct analytics_revoke *r, void *arg)
 
 	(void)arg;
 	snprintf(id, sizeof(id), "%.*s", (int)r->id_len, r->id);
-	revoke_add(r->kind, id, r->exp, wall_ms() / 1000);
-	if (store_revoke(C.store, r->kind, r->id, r->id_len, r->exp, wall_ms()) == -1)
+	revoke_add(r->kind, id, r->exp, clock_wall_ms() / 1000);
+	if (store_revoke(C.store, r->kind, r->id, r->id_len, r->exp, clock_wall_ms()) == -1)
 		log_warnx("analytics: revocation: %s", store_error(C.store));
 }
 
@@ -227,7 +210,7 @@ static void
 load_revocation(int kind, const char *id, int64_t exp, void *arg)
 {
 	(void)arg;
-	revoke_add(kind, id, exp, wall_ms() / 1000);
+	revoke_add(kind, id, exp, clock_wall_ms() / 1000);
 }
 
 static void
@@ -236,7 +219,7 @@ try_open(void)
 	char err[512];
 	int n;
 
-	C.last_open_try = mono_ms();
+	C.last_open_try = clock_mono_ms();
 	if (!C.conf->analytics || C.conf->database == NULL)
 		return;
 	C.store = store_open(C.conf->database, err, sizeof(err));
@@ -246,10 +229,10 @@ try_open(void)
 		C.st->db_writable = 0;
 		return;
 	}
-	n = store_load_revocations(C.store, wall_ms() / 1000, load_revocation, NULL);
+	n = store_load_revocations(C.store, clock_wall_ms() / 1000, load_revocation, NULL);
 	if (n > 0)
 		log_info("loaded %d revocation(s)", n);
-	n = store_load_sessions(C.store, wall_ms() - C.conf->session_idle, C.sessions);
+	n = store_load_sessions(C.store, clock_wall_ms() - C.conf->session_idle, C.sessions);
 	if (n > 0)
 		log_info("resumed %d listening session(s)", n);
 	C.st->up = 1;
@@ -261,7 +244,7 @@ try_open(void)
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int64_t now = mono_ms(), wall = wall_ms();
+	int64_t now = clock_mono_ms(), wall = clock_wall_ms();
 
 	(void)fd; (void)what; (void)arg;
 	C.me->heartbeat_ms = now;

@@ -31,6 +31,7 @@
 #include "ratelimit.h"
 #include "shm.h"
 #include "worker.h"
+#include "util.h"
 
 #define READ_HIGH_WATER (64 * 1024)
 #define STOP_GRACE_MS   1000
@@ -402,7 +403,7 @@ conn_request_begin(struct conn *c, struct evhttp_request *req)
 	free(c->r.path);
 	memset(&c->r, 0, sizeof(c->r));
 	c->r.req = req;
-	c->r.start_us = worker_mono_us();
+	c->r.start_us = (uint64_t)clock_mono_us();
 	c->r.start_ms = worker_now_ms(w);
 	c->r.range_start = -1;
 	c->r.range_end = -1;
@@ -526,7 +527,7 @@ conn_request_done(struct conn *c, int aborted)
 	}
 	c->on_close = NULL;
 	c->on_close_arg = NULL;
-	dur = worker_mono_us() - r->start_us;
+	dur = (uint64_t)clock_mono_us() - r->start_us;
 	metrics_request(w->m, r->route, r->status, sent, dur);
 	if (w->alog != NULL) {
 		worker_update_time(w);

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "shm.h"
 #include "worker.h"
+#include "util.h"
 
 enum { ST_OK = 0, ST_DEGRADED = 1, ST_FAIL = 2 };
 
@@ -73,15 +74,6 @@ check(cJSON *checks, const char *name, int st, int *overall)
 	return o;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Is the database file (or, before it exists, its directory) writable? */
 static int
 db_writable(const char *path)
@@ -106,7 +98,7 @@ detailed(struct worker *w, struct conn *c, struct evhttp_request *req)
 	struct statvfs vfs;
 	cJSON *root = cJSON_CreateObject(), *checks, *o, *arr;
 	double load[3] = { 0, 0, 0 };
-	int64_t now = mono_ms(), free_b, total_b, rss;
+	int64_t now = clock_mono_ms(), free_b, total_b, rss;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int overall = ST_OK, st, i, alive = 0, collector_alive = 0, collector_proc = -1;
 	char *json;

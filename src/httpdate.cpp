@@ -168,3 +168,9 @@ httpdate_parse(const char *s, time_t *out)
 	    mi * 60LL + sec);
 	return 0;
 }
+
+long long
+httpdate_civil(long long year, int month, int day, int hour, int min, int sec)
+{
+	return days_from_civil(year, month, day) * 86400LL + hour * 3600LL + min * 60LL + sec;
+}

@@ -43,6 +43,7 @@
 #include "shm.h"
 #include "streamd.h"
 #include "worker.h"
+#include "util.h"
 
 #define MAX_SOCKETS     64
 #define ANALYTICS_SNDBUF (8 * 1024 * 1024)
@@ -92,24 +93,6 @@ static struct {
 	int                     ready_fd;               /* daemon parent waits on it */
 	int64_t                 last_watchdog;
 } M;
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Start-up failure: tell a waiting daemon parent, log, exit. */
 static void __attribute__((noreturn))
@@ -422,7 +405,7 @@ spawn_worker(int index, int generation, int workers)
 	h->procs[proc].worker_index = index;
 	h->procs[proc].stopping = 0;
 	h->procs[proc].heartbeat_ms = 0;
-	h->procs[proc].started_ms = wall_ms();
+	h->procs[proc].started_ms = clock_wall_ms();
 	pid = fork();
 	if (pid == -1) {
 		log_warn("fork worker %d", index);
@@ -442,7 +425,7 @@ spawn_worker(int index, int generation, int workers)
 	M.procs[proc].kind = SHM_PROC_WORKER;
 	M.procs[proc].generation = generation;
 	M.procs[proc].index = index;
-	M.procs[proc].started_ms = mono_ms();
+	M.procs[proc].started_ms = clock_mono_ms();
 	M.procs[proc].stopping = 0;
 	log_info("started worker %d (pid %d, generation %d)", index, (int)pid, generation);
 	return proc;
@@ -465,7 +448,7 @@ spawn_collector(void)
 	a.query_fd = M.query_fd;
 	a.master_fd = M.death_pipe[0];
 	h->procs[proc].kind = SHM_PROC_COLLECTOR;
-	h->procs[proc].started_ms = wall_ms();
+	h->procs[proc].started_ms = clock_wall_ms();
 	h->procs[proc].heartbeat_ms = 0;
 	pid = fork();
 	if (pid == -1) {
@@ -484,7 +467,7 @@ spawn_collector(void)
 	M.procs[proc].pid = pid;
 	M.procs[proc].kind = SHM_PROC_COLLECTOR;
 	M.procs[proc].generation = M.generation;
-	M.procs[proc].started_ms = mono_ms();
+	M.procs[proc].started_ms = clock_mono_ms();
 	M.procs[proc].stopping = 0;
 	M.collector_proc = proc;
 	log_info("started collector (pid %d)", (int)pid);
@@ -525,10 +508,10 @@ static void
 wait_ready(int generation, int ms)
 {
 	struct shm_header *h = shm_get();
-	int64_t end = mono_ms() + ms;
+	int64_t end = clock_mono_ms() + ms;
 	int i, ready;
 
-	while (mono_ms() < end) {
+	while (clock_mono_ms() < end) {
 		ready = 1;
 		for (i = 0; i < SHM_MAX_PROCS; i++)
 			if (M.procs[i].pid > 0 && M.procs[i].kind == SHM_PROC_WORKER &&
@@ -586,11 +569,11 @@ reap_children(void)
 		describe_exit(status, why, sizeof(why));
 		if (p->kind == SHM_PROC_WORKER) {
 			if (unexpected && p->generation == M.generation && p->index < M.workers) {
-				int64_t up = mono_ms() - p->started_ms;
+				int64_t up = clock_mono_ms() - p->started_ms;
 				int idx = p->index;
 				M.crashes[idx] = up < 5000 ? M.crashes[idx] + 1 : 1;
 				/* Immediately the first time; then back off up to 10 s. */
-				M.respawn_at[idx] = mono_ms() + (M.crashes[idx] <= 1 ? 0 :
+				M.respawn_at[idx] = clock_mono_ms() + (M.crashes[idx] <= 1 ? 0 :
 				    MIN(10000, 100LL << MIN(M.crashes[idx] - 1, 7)));
 				log_error("worker %d (pid %d) %s; restarting%s", idx, (int)pid, why,
 				    M.crashes[idx] > 1 ? " after a back-off" : "");
@@ -604,14 +587,14 @@ reap_children(void)
 			}
 		} else {
 			if (unexpected) {
-				int64_t up = mono_ms() - p->started_ms;
+				int64_t up = clock_mono_ms() - p->started_ms;
 				M.collector_crashes = up < 5000 ? M.collector_crashes + 1 : 1;
 				log_error("collector (pid %d) %s; restarting", (int)pid, why);
-				M.collector_respawn_at = mono_ms() + (M.collector_crashes <= 1 ? 0 :
+				M.collector_respawn_at = clock_mono_ms() + (M.collector_crashes <= 1 ? 0 :
 				    MIN(10000, 200LL << MIN(M.collector_crashes - 1, 6)));
 			} else {
 				log_info("collector (pid %d) %s", (int)pid, why);
-				M.collector_respawn_at = mono_ms();
+				M.collector_respawn_at = clock_mono_ms();
 			}
 			M.collector_proc = -1;
 		}
@@ -623,7 +606,7 @@ reap_children(void)
 static void
 respawn_due(void)
 {
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	int i, j, present;
 
 	if (M.stopping)
@@ -995,8 +978,8 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 	M.collector_wanted = 1;
 	if (spawn_collector() >= 0) {
 		/* Workers check revocations from the first request: let it load them. */
-		int64_t end = mono_ms() + 5000;
-		while (!shm_get()->collector.ready && mono_ms() < end) {
+		int64_t end = clock_mono_ms() + 5000;
+		while (!shm_get()->collector.ready && clock_mono_ms() < end) {
 			reap_children();
 			if (M.collector_proc < 0)
 				break;
@@ -1014,10 +997,10 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 	notify_send("READY=1\nMAINPID=%d\nSTATUS=serving, %d workers", (int)getpid(),
 	    M.workers);
 	tell_ready();
-	M.last_watchdog = mono_ms();
+	M.last_watchdog = clock_mono_ms();
 
 	for (;;) {
-		now = mono_ms();
+		now = clock_mono_ms();
 		wait_ms = 1000;
 		if (notify_watchdog_usec() > 0) {
 			int64_t period = (int64_t)(notify_watchdog_usec() / 2000);
@@ -1059,13 +1042,13 @@ master_run(struct conf *conf, const char *conf_path, int want_daemon)
 				notify_send("STOPPING=1\nSTATUS=stopping");
 				/* every generation: all are below the next one */
 				signal_generation(M.generation + 1, M.quick ? SIGQUIT : SIGTERM, 1);
-				M.stop_deadline = mono_ms() + M.conf->shutdown_timeout + 5000;
+				M.stop_deadline = clock_mono_ms() + M.conf->shutdown_timeout + 5000;
 			}
 			break;
 		}
 		reap_children();
 		if (M.stopping) {
-			now = mono_ms();
+			now = clock_mono_ms();
 			if (count_workers(0, 1) > 0) {
 				if (now > M.stop_deadline) {
 					log_warnx("workers did not stop in time; killing them");

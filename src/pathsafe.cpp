@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pathsafe.h"
+#include "util.h"
 
 /* Length of the UTF-8 sequence at p (at most n bytes), or 0 if invalid. */
 static size_t
@@ -71,18 +72,6 @@ pathsafe_check(const char *path, size_t len)
 	return PATHSAFE_OK;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum pathsafe_result
 pathsafe_decode(const char *raw, size_t rawlen, char *out, size_t outsz, size_t *outlen)
 {
@@ -96,8 +85,8 @@ pathsafe_decode(const char *raw, size_t rawlen, char *out, size_t outsz, size_t 
 		if (c == '%') {
 			if (i + 2 >= rawlen)
 				return PATHSAFE_BAD_ESCAPE;
-			hi = hexval(raw[i + 1]);
-			lo = hexval(raw[i + 2]);
+			hi = hex_value(raw[i + 1]);
+			lo = hex_value(raw[i + 2]);
 			if (hi < 0 || lo < 0)
 				return PATHSAFE_BAD_ESCAPE;
 			c = (char)(hi << 4 | lo);

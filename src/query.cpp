@@ -4,18 +4,7 @@
 #include <string.h>
 
 #include "query.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "util.h"
 
 int
 query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
@@ -30,8 +19,8 @@ query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen
 		if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
+			hi = hex_value(in[i + 1]);
+			lo = hex_value(in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "shm.h"
 #include "worker.h"
+#include "util.h"
 
 #define LOCK_STRIPES 256
 
@@ -246,15 +247,6 @@ addr16(const struct sockaddr_storage *ss, unsigned char out[16])
 	}
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int
 exempt(const struct conf *c, const struct sockaddr_storage *ss)
 {
@@ -275,7 +267,7 @@ ratelimit_request(struct worker *w, struct conn *c, struct evhttp_request *req, 
 	    exempt(w->conf, &c->client))
 		return 0;
 	addr16(&c->client, a);
-	if (ratelimit_take(w->rl->table, w->rl->entries, a, rclass, r->rate, r->burst, now_us(),
+	if (ratelimit_take(w->rl->table, w->rl->entries, a, rclass, r->rate, r->burst, clock_mono_us(),
 	    &retry, &remaining))
 		return 0;
 	if (w->conf->rate_limit_dry_run) {
@@ -318,7 +310,7 @@ ratelimit_conn_open(struct worker *w, struct conn *c)
 		return 0;
 	addr16(&c->peer, a);
 	if (!ratelimit_conns(w->rl->table, w->rl->entries, a, 1,
-	    w->conf->max_client_connections, now_us())) {
+	    w->conf->max_client_connections, clock_mono_us())) {
 		log_info("%s: over max_client_connections (%d)", c->peer_text,
 		    w->conf->max_client_connections);
 		return -1;
@@ -335,6 +327,6 @@ ratelimit_conn_close(struct worker *w, struct conn *c)
 	if (!c->client_counted || w->rl == NULL)
 		return;
 	addr16(&c->peer, a);
-	ratelimit_conns(w->rl->table, w->rl->entries, a, -1, 0, now_us());
+	ratelimit_conns(w->rl->table, w->rl->entries, a, -1, 0, clock_mono_us());
 	c->client_counted = 0;
 }

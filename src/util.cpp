@@ -1,8 +1,9 @@
 /*
- * util.cpp: hex and string helpers (see util.h).
+ * util.cpp: hex, string and clock helpers (see util.h).
  */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -19,8 +20,8 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
+int
+hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -40,8 +41,8 @@ hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 	if (inlen != 2 * outlen)
 		return -1;
 	for (i = 0; i < outlen; i++) {
-		hi = hexval(in[2 * i]);
-		lo = hexval(in[2 * i + 1]);
+		hi = hex_value(in[2 * i]);
+		lo = hex_value(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
@@ -72,4 +73,28 @@ str_token_eq(const char *s, size_t len, const char *name)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
 	return strlen(name) == len && strncasecmp(s, name, len) == 0;
+}
+
+int64_t
+clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+clock_mono_ms(void)
+{
+	return clock_mono_us() / 1000;
+}
+
+int64_t
+clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

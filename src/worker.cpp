@@ -30,6 +30,7 @@
 #include "router.h"
 #include "shm.h"
 #include "worker.h"
+#include "util.h"
 
 static struct worker the_worker;
 
@@ -47,15 +48,6 @@ worker_now_ms(struct worker *w)
 	if (w->base == NULL || event_base_gettimeofday_cached(w->base, &tv) == -1)
 		gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-uint64_t
-worker_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000ull;
 }
 
 void
@@ -108,19 +100,13 @@ new_base(void)
 	return b != NULL ? b : event_base_new();
 }
 
-static int64_t
-mono_ms(void)
-{
-	return (int64_t)(worker_mono_us() / 1000);
-}
-
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = (struct worker *)arg;
 	struct shm_header *h = shm_get();
 	static int64_t last_flush;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	(void)fd; (void)what;
 	if (h != NULL) {
@@ -346,7 +332,7 @@ worker_main(const struct worker_args *a)
 	event_add(w->ev_tick, &one);
 	tick_cb(-1, 0, w);
 	if (h != NULL)
-		h->procs[w->proc].heartbeat_ms = mono_ms();
+		h->procs[w->proc].heartbeat_ms = clock_mono_ms();
 	log_info("serving on %d socket(s), generation %d", w->nlisteners, w->generation);
 
 	if (event_base_dispatch(w->base) == -1)

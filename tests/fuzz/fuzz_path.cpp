@@ -1,7 +1,7 @@
 // fuzz_path.cpp: libFuzzer target for percent-decoding and path confinement
 // (pathsafe.h): whatever is accepted must be a relative path without "..", dot-file
 // segments, backslashes or NUL.
-// sources: pathsafe.cpp mime.cpp
+// sources: pathsafe.cpp mime.cpp util.cpp
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
