@@ -9,6 +9,7 @@ if [ ! -s build/run/secret.key ]; then
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > build/run/secret.key
 fi
 url=$("$bin" sign -c etc/streamd.conf -e 3600 "subfolder/Frühlings Lied.mp3")
-echo "streamd: serving ./audio on http://127.0.0.1:8082 (Ctrl-C stops)"
-echo "try:  curl -o /tmp/sample.mp3 'http://127.0.0.1:8082$url'"
+port=${STREAM_SERVER_PORT:-8082}     # the variable overrides the listen port, as in streamd
+echo "streamd: serving ./audio on http://127.0.0.1:$port (Ctrl-C stops)"
+echo "try:  curl -o /tmp/sample.mp3 'http://127.0.0.1:$port$url'"
 exec "$bin" -f -c etc/streamd.conf

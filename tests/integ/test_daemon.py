@@ -630,6 +630,50 @@ http {
             shutil.rmtree(ndir)
 
 
+class MakeRunTest(unittest.TestCase):
+    def test_make_run_prints_a_working_url(self):
+        """The newcomer's path: run-dev.sh (what `make run` runs) in a copy of the tree."""
+        d = tempfile.mkdtemp()
+        p = None
+        try:
+            for sub in ("etc", "audio", "contrib"):
+                shutil.copytree(os.path.join(ROOT, sub), os.path.join(d, sub))
+            port = free_port()
+            env = dict(os.environ, STREAM_SERVER_PORT=str(port))
+            for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "SECRET_KEY", "AUDIO_DIR"):
+                env.pop(k, None)
+            p = subprocess.Popen(["sh", "contrib/run-dev.sh", BIN], cwd=d, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            url = None
+            for _ in range(5):
+                line = p.stdout.readline()
+                m = re.search(r"curl .*'(http://127\.0\.0\.1:%d/stream/[^']+)'" % port, line)
+                if m:
+                    url = m.group(1)
+                    break
+            self.assertIsNotNone(url, "no curl line printed")
+            body = None
+            for _ in range(100):
+                try:
+                    r = subprocess.run(["curl", "-sf", url], capture_output=True, timeout=10)
+                    if r.returncode == 0:
+                        body = r.stdout
+                        break
+                except subprocess.TimeoutExpired:
+                    pass
+                time.sleep(0.1)
+            with open(os.path.join(ROOT, "audio", "subfolder", "Frühlings Lied.mp3"), "rb") as f:
+                self.assertEqual(body, f.read())
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(30), 0)
+        finally:
+            if p is not None:
+                if p.poll() is None:
+                    p.kill()
+                p.stdout.close()
+            shutil.rmtree(d)
+
+
 class FilesTest(unittest.TestCase):
     def test_man_pages_lint_clean(self):
         for page in ("man/streamd.8", "man/streamd.conf.5", "man/streamd-analytics.7"):
