@@ -27,6 +27,19 @@
 #include "sign.h"
 #include "streamd.h"
 
+/*
+ * Without -c: the system file, or the sample of the source tree when streamd runs from
+ * one (./streamd after `make`), so `./streamd sign x.mp3` works there too.
+ */
+static const char *
+default_conf(void)
+{
+	if (access(STREAMD_DEFAULT_CONF, F_OK) != 0 && access("etc/streamd.conf", R_OK) == 0 &&
+	    access("src/main.cpp", F_OK) == 0)
+		return "etc/streamd.conf";
+	return STREAMD_DEFAULT_CONF;
+}
+
 static void
 usage(FILE *f)
 {
@@ -138,7 +151,7 @@ cmd_sign(int argc, char **argv, const char *default_conf)
 int
 main(int argc, char **argv)
 {
-	const char *conf_path = STREAMD_DEFAULT_CONF;
+	const char *conf_path = default_conf();
 	struct conf *c;
 	int ch, test = 0, foreground = 0, daemonize = 0;
 
