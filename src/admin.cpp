@@ -103,13 +103,25 @@ client_gone(void *arg)
 	q->req = NULL;
 }
 
+/* The answer may complete (and free) the connection: detach from it first. */
+static void
+detach(struct admin_query *q)
+{
+	if (q->c != NULL) {
+		q->c->on_close = NULL;
+		q->c->on_close_arg = NULL;
+	}
+}
+
 static void
 fail(struct admin_query *q, const char *why)
 {
+	detach(q);
 	if (q->req != NULL) {
 		http_out(q->req, "Retry-After", "5");
 		http_error(q->w, q->c, q->req, 503, "unavailable", why);
 	}
+	q->c = NULL;
 	query_free(q);
 }
 
@@ -147,8 +159,10 @@ finish(struct admin_query *q, char *json)
 		fail(q, "out of memory");
 		return;
 	}
+	detach(q);
 	if (q->req != NULL)
 		http_json(q->w, q->c, q->req, 200, out, strlen(out));
+	q->c = NULL;
 	free(out);
 	query_free(q);
 }
