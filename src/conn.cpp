@@ -36,6 +36,7 @@
 #define READ_HIGH_WATER (64 * 1024)
 #define STOP_GRACE_MS   1000
 #define SETTLE_MIN      (256 * 1024)
+#define WRITE_CHUNK     (1024 * 1024)
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg);
 static void conn_request_done(struct conn *c, int aborted);
@@ -289,6 +290,12 @@ adopt(struct worker *w, struct bufferevent *bev)
 
 	ms_to_tv(w->conf->send_timeout, &tv);
 	bufferevent_set_timeouts(bev, NULL, &tv);
+	/*
+	 * bufferevents write at most 16 KB per wake-up by default: a large file would take
+	 * one sendfile and one epoll round per 16 KB. Send up to WRITE_CHUNK at a time
+	 * (nginx's sendfile_max_chunk is 2 MB), still fair to the other connections.
+	 */
+	bufferevent_set_max_single_write(bev, WRITE_CHUNK);
 	bufferevent_setwatermark(bev, EV_READ, 0,
 	    (size_t)MAX(READ_HIGH_WATER, 2 * (w->conf->max_header_size + w->conf->max_uri_length) +
 	    w->conf->max_body_size));
