@@ -71,6 +71,7 @@ struct conn {
 	uint64_t                pend_header, pend_body;
 	int                     client_counted; /* counted against max_client_connections */
 	int                     stop_grace;     /* stopping: its last chance to send a request */
+	int                     corked;         /* TCP_CORK set for a large body */
 	/* A handler waiting on something else (stats query) learns that the client left. */
 	void                  (*on_close)(void *arg);
 	void                   *on_close_arg;

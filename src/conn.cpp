@@ -386,8 +386,14 @@ on_complete(struct evhttp_request *req, void *arg)
 {
 	struct conn *c = (struct conn *)arg;
 	struct worker *w = c->w;
+	int off = 0;
 
 	(void)req;
+	if (c->corked) {
+		/* the body is all in the socket: let its last segment go */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+		c->corked = 0;
+	}
 	conn_request_done(c, 0);
 	c->phase = CONN_IDLE;
 	if (w->stopping) {

@@ -6,6 +6,8 @@
  * 403 when over max_file_size), preconditions (304/412), Range (206/416, If-Range).
  */
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,8 @@ part_header(char *out, size_t outsz, int first, const char *boundary, const char
 	    "%lld-%lld/%lld\r\n\r\n", first ? "" : "\r\n", boundary, mime,
 	    (long long)r->start, (long long)r->end, (long long)size);
 }
+
+#define CORK_MIN (1024 * 1024)
 
 void
 stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
@@ -264,6 +268,17 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		if (!head && total > 0) {
 			c->r.streaming = 1;
 			METRIC_ADD(w->m->streams_active, 1);
+		}
+		/*
+		 * A large body goes out in full-sized segments: cork the socket until the
+		 * response is complete (conn.cpp uncorks it, which sends the last piece).
+		 * Small ones are not worth two system calls, and a corked small response
+		 * would wait for the delayed ACK.
+		 */
+		if (!head && total >= CORK_MIN && c->fd >= 0) {
+			int on = 1;
+			if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0)
+				c->corked = 1;
 		}
 	}
 	filecache_release(w->fc, f);
