@@ -304,10 +304,18 @@ adopt(struct worker *w, struct bufferevent *bev)
 	if (c->timer != NULL)
 		arm_timer(c, w->conf->client_header_timeout);
 
-	if (w->stopping || c->timer == NULL ||
-	    ratelimit_conn_open(w, c) == -1) {
+	if (c->timer == NULL || ratelimit_conn_open(w, c) == -1) {
 		METRIC_ADD(w->m->connections_refused, 1);
 		evhttp_connection_free(evcon);
+		return;
+	}
+	/*
+	 * Accepted in the same loop iteration as the stop signal: the client did nothing
+	 * wrong, so it gets the same short grace as the others to send its request.
+	 */
+	if (w->stopping) {
+		c->stop_grace = 1;
+		arm_timer(c, MIN(STOP_GRACE_MS, w->conf->client_header_timeout));
 	}
 }
 
@@ -613,7 +621,8 @@ conn_stop_all(struct worker *w, int drop_busy)
 			arm_timer(c, MIN(STOP_GRACE_MS, w->conf->client_header_timeout));
 		}
 	}
-	if (w->nconns == 0)
+	/* Accepted but not adopted yet (bind_cb is about to run): not done either. */
+	if (w->nconns == 0 && w->npending == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
