@@ -72,6 +72,21 @@ struct conn {
 	int                     client_counted; /* counted against max_client_connections */
 	int                     stop_grace;     /* stopping: its last chance to send a request */
 	int                     corked;         /* TCP_CORK set for a large body */
+	/* The socket beneath the bufferevent (sockio.cpp). */
+	struct event           *ev_io;          /* edge-triggered read and write */
+	struct event           *ev_kick;        /* look again within this loop iteration */
+	unsigned                readable:1;     /* the socket may hold unread bytes */
+	unsigned                writable:1;     /* the socket took the last write whole */
+	unsigned                rdhup:1;        /* the peer shut its side: EOF is coming */
+	unsigned                eof:1;          /* read EOF or an error (rerr) */
+	unsigned                eof_told:1;     /* ...and evhttp knows */
+	unsigned                werr:1;         /* a write failed: the peer is gone */
+	unsigned                kicked:1;       /* ev_kick is active */
+	unsigned                sending:1;      /* inside http_send: it flushes itself */
+	unsigned                send_wait:1;    /* socket full: timer runs send_timeout */
+	unsigned                dead:1;         /* closed; freed when hold drops to 0 */
+	int                     rerr;
+	int                     hold;
 	/* A handler waiting on something else (stats query) learns that the client left. */
 	void                  (*on_close)(void *arg);
 	void                   *on_close_arg;
@@ -90,6 +105,10 @@ void conn_request_begin(struct conn *c, struct evhttp_request *req);
 void conn_stop_all(struct worker *w, int drop_busy);
 /* Re-enable accepting if below the limits. */
 void conn_maybe_resume(struct worker *w);
+/* Keep c's memory while callbacks that may close it run (nests). */
+void conn_hold(struct conn *c);
+/* Undo conn_hold; frees c if it was closed meanwhile and nobody else holds it. */
+void conn_release(struct conn *c);
 /* Once a second: settle records whose data the clients have acknowledged. */
 void conn_tick(struct worker *w);
 

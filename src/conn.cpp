@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "shm.h"
+#include "sockio.h"
 #include "worker.h"
 #include "util.h"
 
@@ -179,10 +180,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = (struct conn *)arg;
 
 	(void)fd; (void)what;
+	if (c->send_wait) {
+		/* send_timeout: the client took nothing for that long */
+		METRIC_ADD(c->w->m->timeouts_send, 1);
+		evhttp_connection_free(c->evcon);       /* calls conn_closed */
+		return;
+	}
 	if (c->phase == CONN_HEADER)
 		METRIC_ADD(c->w->m->timeouts_header, 1);
 	if (c->phase != CONN_BUSY)
-		evhttp_connection_free(c->evcon);       /* calls conn_closed */
+		evhttp_connection_free(c->evcon);
 }
 
 /* Bytes from the client: the first ones after an idle period start a header timer. */
@@ -241,7 +248,6 @@ adopt(struct worker *w, struct bufferevent *bev)
 {
 	struct evhttp_connection *evcon;
 	const struct sockaddr *sa;
-	struct timeval tv;
 	struct conn *c;
 	void *arg = NULL;
 	int fd;
@@ -287,9 +293,10 @@ adopt(struct worker *w, struct bufferevent *bev)
 	w->conns = c;
 	w->nconns++;
 	evhttp_connection_set_closecb(evcon, conn_closed, c);
-
-	ms_to_tv(w->conf->send_timeout, &tv);
-	bufferevent_set_timeouts(bev, NULL, &tv);
+	if (sockio_attach(c) == -1) {
+		evhttp_connection_free(evcon);
+		return;
+	}
 	/*
 	 * bufferevents write at most 16 KB per wake-up by default: a large file would take
 	 * one sendfile and one epoll round per 16 KB. Send up to WRITE_CHUNK at a time
@@ -361,15 +368,35 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	w->nconns--;
 	count_connection(-1);
 	METRIC_ADD(w->m->connections_active, -1);
-	/* evhttp frees the bufferevent (and its input callback) after this returns. */
+	/* evhttp frees the bufferevent (and closes the socket) after this returns. */
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), input_cb, c);
+	sockio_detach(c);
 	free(c->r.path);
 	free(c->pend);
-	free(c);
+	c->r.path = NULL;
+	c->pend = NULL;
+	c->dead = 1;
+	c->bev = NULL;
+	c->evcon = NULL;
+	if (c->hold == 0)
+		free(c);
 	if (w->paused)
 		conn_maybe_resume(w);
 	if (w->stopping && w->nconns == 0)
 		event_active(w->ev_reap, 0, 0);
+}
+
+void
+conn_hold(struct conn *c)
+{
+	c->hold++;
+}
+
+void
+conn_release(struct conn *c)
+{
+	if (--c->hold == 0 && c->dead)
+		free(c);
 }
 
 struct conn *
@@ -404,6 +431,8 @@ on_complete(struct evhttp_request *req, void *arg)
 	}
 	conn_request_done(c, 0);
 	c->phase = CONN_IDLE;
+	if (c->eof)
+		sockio_kick(c);         /* the client half-closed: evhttp hears it next */
 	if (w->stopping) {
 		event_active(w->ev_reap, 0, 0);
 		return;

@@ -17,6 +17,7 @@
 #include "cors.h"
 #include "http.h"
 #include "log.h"
+#include "sockio.h"
 #include "streamd.h"
 #include "util.h"
 #include "worker.h"
@@ -91,29 +92,6 @@ http_common_headers(struct worker *w, struct evhttp_request *req, int media)
 	cors_headers(w, req);
 }
 
-/*
- * Write the response at once instead of on the next loop iteration. evhttp would turn
- * reading off and writing on, wait for epoll to say the socket is writable, write, then
- * turn writing off and reading on: two epoll_ctl calls and a wake-up per response. When
- * the socket takes the whole response now, the completion runs here (evhttp's write
- * callback, through bufferevent_trigger), all four switches happen within this loop
- * iteration, and the epoll change list folds them into nothing. What does not fit is left
- * to the loop as before.
- */
-static void
-flush_now(struct conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int n;
-
-	while (evbuffer_get_length(out) > 0) {
-		n = evbuffer_write(out, c->fd);
-		if (n <= 0)
-			return;         /* would block, or an error the loop will report */
-	}
-	bufferevent_trigger(c->bev, EV_WRITE, 0);
-}
-
 void
 http_send(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
     struct evbuffer *body)
@@ -125,13 +103,21 @@ http_send(struct worker *w, struct conn *c, struct evhttp_request *req, int stat
 	}
 	if (w->stopping)
 		http_out(req, "Connection", "close");
+	if (c != NULL)
+		sockio_sending(c, 1);
 	evhttp_send_reply(req, status, http_reason(status), body);
+	if (c != NULL)
+		sockio_sending(c, 0);
 	/* The headers are in the (so far empty) output now, before the body. */
 	if (c != NULL && c->bev != NULL) {
 		uint64_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
 		uint64_t body_out = c->r.head ? 0 : c->r.body_len;
 		c->r.header_len = out > body_out ? out - body_out : 0;
-		flush_now(c);           /* last: it may complete the request and free c */
+		/*
+		 * Write it now: a response the socket takes whole completes within this
+		 * loop iteration. Last: that may close the connection.
+		 */
+		sockio_flush(c);
 	}
 }
 

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -433,6 +434,139 @@ class FilesOnDiskTest(unittest.TestCase):
             self.assertEqual(s.workers()[0], worker)    # never crashed
         finally:
             self.assertEqual(s.cleanup(), "")
+
+
+def read_response(sock, buf=b""):
+    """One HTTP/1.1 response with Content-Length from sock: (status, headers, body, rest)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("closed in the header")
+        buf += chunk
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict((k.lower(), v.strip()) for k, v in (l.split(":", 1) for l in lines[1:]))
+    n = int(headers.get("content-length", "0"))
+    while len(buf) < n:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            raise EOFError("closed in the body after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return int(lines[0].split()[1]), headers, buf[:n], buf[n:]
+
+
+class ConnectionIOTest(unittest.TestCase):
+    """The socket layer beneath evhttp (sockio.cpp): what clients do with a connection."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tempfile.mkdtemp()
+        os.chmod(cls.d, 0o755)
+        cls.big = os.urandom(6 << 20)
+        with open(os.path.join(cls.d, "big.mp3"), "wb") as f:
+            f.write(cls.big)
+        with open(os.path.join(cls.d, "small.mp3"), "wb") as f:
+            f.write(cls.big[:3000])
+        cls.s = Streamd(audio=cls.d, workers=1, extra="send_timeout 1s;\n").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.s.cleanup()
+        shutil.rmtree(cls.d, ignore_errors=True)
+        assert problems == "", problems
+
+    def req(self, name, extra=""):
+        return ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (self.s.signed(name), extra)).encode()
+
+    def test_pipelined_requests_in_one_packet(self):
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.sendall(self.req("small.mp3") + self.req("big.mp3", "Range: bytes=10-19\r\n") +
+                     self.req("small.mp3") + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, h, body, rest = read_response(sock)
+        self.assertEqual((st, body), (200, self.big[:3000]))
+        st, h, body, rest = read_response(sock, rest)
+        self.assertEqual((st, body, h["content-range"]), (206, self.big[10:20],
+                                                         "bytes 10-19/%d" % len(self.big)))
+        st, h, body, rest = read_response(sock, rest)
+        self.assertEqual((st, body), (200, self.big[:3000]))
+        st, h, body, rest = read_response(sock, rest)
+        self.assertEqual(st, 200)
+        self.assertIn(b'"status"', body)
+        sock.close()
+
+    def test_half_close_after_request_gets_whole_response(self):
+        for extra in ("", "Range: bytes=0-99\r\n"):
+            sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+            sock.sendall(self.req("big.mp3", extra) + self.req("small.mp3"))
+            sock.shutdown(socket.SHUT_WR)
+            st, h, body, rest = read_response(sock)
+            self.assertEqual(body, self.big if not extra else self.big[:100])
+            st, h, body, rest = read_response(sock, rest)
+            self.assertEqual(body, self.big[:3000])
+            # both answered, then the server closes
+            self.assertEqual(rest + sock.recv(100), b"")
+            sock.close()
+
+    def test_request_dribbled_byte_by_byte(self):
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i, ch in enumerate(self.req("small.mp3")):
+            sock.send(bytes([ch]))
+            if i % 16 == 0:
+                time.sleep(0.002)
+        st, h, body, rest = read_response(sock)
+        self.assertEqual((st, body), (200, self.big[:3000]))
+        sock.close()
+
+    def test_large_request_head(self):
+        # a 12 KB header (under max_header_size) read in more than one piece
+        pad = "X-Pad: " + "p" * 12000 + "\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.sendall(self.req("small.mp3", pad) + self.req("small.mp3"))
+        for i in range(2):
+            st, h, body, rest = read_response(sock, rest if i else b"")
+            self.assertEqual((st, body), (200, self.big[:3000]))
+        sock.close()
+
+    def test_stalled_reader_cut_by_send_timeout(self):
+        def send_timeouts():
+            m = self.s.request("/metrics").body.decode()
+            return int(re.search(r'streamd_timeouts_total\{kind="send"\} (\d+)', m).group(1))
+        self.s.get("big.mp3", headers={"Range": "bytes=0-0"})    # in the open-file cache
+        before = send_timeouts()
+        worker = self.s.workers()[0]
+        fds = fd_count(worker)
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(self.req("big.mp3"))
+        # reads nothing: the server's socket fills up, and 1 s later it gives up
+        deadline = time.time() + 10
+        while send_timeouts() == before and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(send_timeouts(), before + 1)
+        deadline = time.time() + 5      # the /metrics connections close as well
+        while fd_count(worker) > fds and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertLessEqual(fd_count(worker), fds)
+        sock.close()
+        self.assertEqual(self.s.get("small.mp3").status, 200)
+
+    def test_slow_reader_within_send_timeout_gets_everything(self):
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(self.req("big.mp3", "Range: bytes=0-1048575\r\n"))
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(4096)
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        while len(buf) < 1 << 20:       # 1 MB at ~2 MB/s, 0.3 s pauses: never 1 s idle
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            time.sleep(0.03)
+        sock.close()
+        self.assertEqual(buf, self.big[:1 << 20])
 
 
 if __name__ == "__main__":
