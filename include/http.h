@@ -19,6 +19,12 @@ const char *http_in(struct evhttp_request *req, const char *name);
 void http_out(struct evhttp_request *req, const char *name, const char *value);
 const char *http_reason(int status);
 
+/*
+ * Append header lines as one output entry: key's value is followed by "\r\nName: value"
+ * for each further header. Only for text streamd generates (see http.cpp). 0 or -1.
+ */
+int  http_out_lines(struct evhttp_request *req, const char *key, const char *value,
+    size_t vlen);
 /* Date, Server, security headers and CORS. media: 1 for audio bodies (no CSP). */
 void http_common_headers(struct worker *w, struct evhttp_request *req, int media);
 

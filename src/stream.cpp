@@ -37,21 +37,37 @@ set_len(struct evkeyvalq *h, uint64_t len)
 	evhttp_add_header(h, "Content-Length", buf);
 }
 
-/* Validators and caching headers shared by 200, 206 and 304. */
+/*
+ * Validators and caching headers shared by 200, 206 and 304, as one output entry (see
+ * http_out_lines), with Accept-Ranges and Content-Range when given.
+ */
 static void
-entity_headers(struct evkeyvalq *h, const struct filecache_file *f,
-    const struct auth_result *a, int64_t now_s)
+entity_headers(struct evhttp_request *req, const struct filecache_file *f,
+    const struct auth_result *a, int64_t now_s, int ranges, const char *content_range)
 {
-	char cc[64];
+	struct evkeyvalq *h;
+	char cc[64], block[320];
+	int n;
 
-	evhttp_add_header(h, "ETag", f->etag);
-	evhttp_add_header(h, "Last-Modified", f->last_modified);
 	if (a->kind == AUTH_KIND_SIGNED && a->expires > now_s)
 		snprintf(cc, sizeof(cc), "private, max-age=%lld",
 		    (long long)(a->expires - now_s));
 	else
 		snprintf(cc, sizeof(cc), "private, no-cache");
+	n = snprintf(block, sizeof(block), "%s\r\nLast-Modified: %s\r\nCache-Control: %s%s%s%s",
+	    f->etag, f->last_modified, cc, ranges ? "\r\nAccept-Ranges: bytes" : "",
+	    content_range ? "\r\nContent-Range: " : "", content_range ? content_range : "");
+	if (n > 0 && (size_t)n < sizeof(block) &&
+	    http_out_lines(req, "ETag", block, (size_t)n) == 0)
+		return;
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "ETag", f->etag);
+	evhttp_add_header(h, "Last-Modified", f->last_modified);
 	evhttp_add_header(h, "Cache-Control", cc);
+	if (ranges)
+		evhttp_add_header(h, "Accept-Ranges", "bytes");
+	if (content_range)
+		evhttp_add_header(h, "Content-Range", content_range);
 }
 
 /* Append text to body as its own chain (never after a file chain: see LIBEVENT-NOTES). */
@@ -121,7 +137,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	struct evbuffer *body;
 	enum pathsafe_result pr;
 	enum range_result rr = RANGE_IGNORE;
-	const char *mime;
+	const char *mime, *range_text;
 	char path[PATHSAFE_MAX + 1];
 	char boundary[48], ph_text[512], cr[80];
 	size_t plen = 0;
@@ -188,7 +204,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		break;
 	case PRECOND_NOT_MODIFIED:
 		http_common_headers(w, req, 1);
-		entity_headers(h, f, &auth, now_s);
+		entity_headers(req, f, &auth, now_s, 0, NULL);
 		METRIC_ADD(w->m->not_modified, 1);
 		filecache_release(w->fc, f);
 		http_send(w, c, req, 304, NULL);
@@ -200,8 +216,9 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		return;
 	}
 
-	if (http_in(req, "Range") != NULL && precond_if_range(http_in(req, "If-Range"), &pe))
-		rr = range_parse(http_in(req, "Range"), f->size, w->conf->max_ranges,
+	if ((range_text = http_in(req, "Range")) != NULL &&
+	    precond_if_range(http_in(req, "If-Range"), &pe))
+		rr = range_parse(range_text, f->size, w->conf->max_ranges,
 		    w->conf->max_range_size, ranges, &nranges);
 	if (rr == RANGE_UNSATISFIABLE) {
 		filecache_release(w->fc, f);
@@ -210,14 +227,13 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	}
 
 	http_common_headers(w, req, 1);
-	entity_headers(h, f, &auth, now_s);
-	evhttp_add_header(h, "Accept-Ranges", "bytes");
 	body = evhttp_request_get_output_buffer(req);
 	evbuffer_set_flags(body, EVBUFFER_FLAG_DRAINS_TO_FD);
 
 	if (rr == RANGE_IGNORE) {
 		status = 200;
 		total = (uint64_t)f->size;
+		entity_headers(req, f, &auth, now_s, 1, NULL);
 		evhttp_add_header(h, "Content-Type", mime);
 		if (!head && add_file(body, f, 0, f->size) == -1)
 			goto fail;
@@ -226,8 +242,8 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		total = (uint64_t)(ranges[0].end - ranges[0].start + 1);
 		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)ranges[0].start,
 		    (long long)ranges[0].end, (long long)f->size);
+		entity_headers(req, f, &auth, now_s, 1, cr);
 		evhttp_add_header(h, "Content-Type", mime);
-		evhttp_add_header(h, "Content-Range", cr);
 		if (!head && add_file(body, f, ranges[0].start, (int64_t)total) == -1)
 			goto fail;
 		if (c != NULL) {
@@ -253,6 +269,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		if (!head && add_text(body, ph_text, (size_t)n) == -1)
 			goto fail;
 		snprintf(ph_text, sizeof(ph_text), "multipart/byteranges; boundary=%s", boundary);
+		entity_headers(req, f, &auth, now_s, 1, NULL);
 		evhttp_add_header(h, "Content-Type", ph_text);
 		METRIC_ADD(w->m->multipart_requests, 1);
 		if (c != NULL) {

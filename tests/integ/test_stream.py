@@ -551,6 +551,41 @@ class ConnectionIOTest(unittest.TestCase):
         sock.close()
         self.assertEqual(self.s.get("small.mp3").status, 200)
 
+    def test_header_block_well_formed(self):
+        """Every response's header lines are name: value, each name once (see http_out_lines)."""
+        cases = [self.req("small.mp3"), self.req("big.mp3", "Range: bytes=5-9\r\n"),
+                 self.req("big.mp3", "Range: bytes=0-1,5-9\r\n"),
+                 b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /stream/nope.mp3 HTTP/1.1\r\nHost: x\r\n\r\n"]
+        etag = None
+        for i, raw in enumerate(cases + [None]):
+            if raw is None:
+                raw = self.req("small.mp3", "If-None-Match: %s\r\n" % etag)
+            sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+            sock.sendall(raw)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += sock.recv(65536)
+            sock.close()
+            lines = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            self.assertRegex(lines[0], r"^HTTP/1\.1 \d{3} ")
+            names = []
+            for line in lines[1:]:
+                self.assertRegex(line, r"^[A-Za-z][A-Za-z0-9-]*: [^\r\n]*$")
+                names.append(line.split(":", 1)[0].lower())
+            self.assertEqual(len(names), len(set(names)), lines)
+            for need in ("date", "server", "x-content-type-options", "referrer-policy",
+                         "cross-origin-resource-policy"):
+                self.assertIn(need, names, lines)
+            if i == 0:
+                etag = [l for l in lines if l.lower().startswith("etag:")][0].split(": ", 1)[1]
+                for need in ("etag", "last-modified", "cache-control", "accept-ranges",
+                             "content-type", "content-length"):
+                    self.assertIn(need, names, lines)
+            if i == 5:
+                self.assertIn(" 304 ", lines[0])
+                self.assertIn("etag", names)
+
     def test_slow_reader_within_send_timeout_gets_everything(self):
         sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
