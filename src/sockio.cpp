@@ -180,8 +180,15 @@ do_write(struct conn *c)
 		if (!c->writable) {
 			if (wrote || !c->send_wait)
 				send_blocked(c);
-		} else {
-			sockio_kick(c);         /* used its turn: the others go first */
+		} else if (!c->kicked && !c->dead) {
+			/*
+			 * Used its turn with the socket still writable (a fast reader): go on
+			 * after the next poll, so that the other connections and new ones are
+			 * served in between.
+			 */
+			struct timeval now = { 0, 0 };
+			c->kicked = 1;
+			event_add(c->ev_kick, &now);
 		}
 		return 0;
 	}

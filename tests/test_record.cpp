@@ -181,6 +181,24 @@ sessions_subject_probe_and_expiry(void **state)
 	a.subject_len = 5;
 	sessions_listener_key(&a, "9.9.9.9", key, sizeof(key));
 	assert_string_equal(key, "sub:alice");
+	{
+		/* without a subject: address and an 8-digit hash of the user agent */
+		struct analytics_access b = req(0, 0, 2, "Safari");
+		char k2[160], k3[160], small[8];
+		size_t i2;
+
+		sessions_listener_key(&b, "10.0.0.1", k2, sizeof(k2));
+		assert_int_equal(strlen(k2), strlen("ip:10.0.0.1 ua:") + 8);
+		assert_memory_equal(k2, "ip:10.0.0.1 ua:", 15);
+		for (i2 = 15; i2 < 23; i2++)
+			assert_non_null(strchr("0123456789abcdef", k2[i2]));
+		b.user_agent = "Firefox";
+		b.user_agent_len = 7;
+		sessions_listener_key(&b, "10.0.0.1", k3, sizeof(k3));
+		assert_string_not_equal(k2, k3);
+		sessions_listener_key(&b, "10.0.0.1", small, sizeof(small));
+		assert_string_equal(small, "ip:10.0");          /* cut, terminated */
+	}
 	ss = sessions_track(s, &a, "9.9.9.9", 0);
 	a = req(10, 0, 9000, "Safari");
 	a.subject = "alice";
