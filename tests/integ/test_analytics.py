@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import AUDIO, Streamd
+from harness import AUDIO, Streamd, fd_count
 
 ADMIN = "adm-" + "x" * 40
 
@@ -310,6 +310,53 @@ class HealthTest(unittest.TestCase):
 
 
 class AdminTest(unittest.TestCase):
+    def test_deferred_reply_and_the_connection(self):
+        """/admin/stats answers later (the collector); the client may half-close, leave or
+        send its next request meanwhile."""
+        s = Streamd(workers=1, extra='admin_token "%s";\n' % ADMIN).start()
+        try:
+            worker = s.workers()[0]
+            s.get("chord.mp3")
+            req = ("GET /admin/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "\r\n" % ADMIN).encode()
+            # half-closed right after the request: the answer still comes, then EOF
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(req)
+            c.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            c.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
+            # the next request pipelined while the answer is pending: both answered
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(req + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while data.count(b"HTTP/1.1 200 ") < 2:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            c.close()
+            self.assertEqual(data.count(b"HTTP/1.1 200 "), 2, data[:300])
+            self.assertIn(b'"status"', data)
+            # gone before the answer: nothing breaks, nothing leaks
+            fds = fd_count(worker)
+            for i in range(20):
+                c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+                c.sendall(req)
+                c.close()
+            time.sleep(1)
+            self.assertLessEqual(fd_count(worker), fds)
+            self.assertEqual(s.workers(), [worker])
+            r = s.request("/admin/stats", headers={"Authorization": "Bearer " + ADMIN})
+            self.assertEqual(r.status, 200)
+        finally:
+            self.assertEqual(s.cleanup(), "")
+
     def test_admin_stats(self):
         s = Streamd(workers=2, extra='admin_token "%s";\n' % ADMIN).start()
         try:
