@@ -8,7 +8,7 @@ set -u
 BUILD="g++ make pkg-config libevent-dev libssl-dev libsqlite3-dev libcjson-dev zlib1g-dev libcmocka-dev"
 # test: real clients and servers the integration tests start, and the checkers they run.
 TEST="curl python3 python3-jwt python3-cryptography python3-websockets nginx ffmpeg \
-prometheus mandoc procps systemd sqlite3 clang libclang-rt-14-dev"
+prometheus mandoc procps systemd sqlite3 clang libclang-rt-14-dev chromium"
 # bench: wrk drives both servers.
 BENCH="wrk"
 
