@@ -20,6 +20,13 @@
  *
  * Callbacks can free the connection (evhttp_connection_free -> conn_closed): every entry
  * point holds c (conn_hold) and checks c->dead after each callback.
+ *
+ * libevent 2.1.12 facts this relies on (read in its source): a socket bufferevent keeps
+ * its input frozen at the end and its output at the start between its own reads and
+ * writes, so this file unfreezes around each; evbuffer_write_atmost returns 0, not -1,
+ * when sendfile meets EAGAIN; bufferevent_trigger does not look at the enabled flags,
+ * so the checks here do; an event without EV_READ/EV_WRITE never reaches epoll, whatever
+ * its descriptor.
  */
 #include <errno.h>
 #include <string.h>
