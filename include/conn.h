@@ -7,7 +7,8 @@
  * evhttp 2.1 has no connection hooks, so a connection is adopted in two steps: the
  * bufferevent callback (evhttp_set_bevcb) counts it and queues its bufferevent; an event
  * activated from there runs right after the accept loop, finds the evhttp_connection (the
- * bufferevent's callback argument) and sets the close callback.
+ * bufferevent's callback argument), sets the close callback and hands the socket to
+ * sockio.h, which reads and writes it from then on.
  */
 #ifndef STREAMD_CONN_H
 #define STREAMD_CONN_H
