@@ -106,6 +106,9 @@ void conn_request_begin(struct conn *c, struct evhttp_request *req);
 void conn_stop_all(struct worker *w, int drop_busy);
 /* Re-enable accepting if below the limits. */
 void conn_maybe_resume(struct worker *w);
+/* The socket stopped taking a response's bytes (send_timeout runs) / took them all. */
+void conn_send_blocked(struct conn *c);
+void conn_send_drained(struct conn *c);
 /* Keep c's memory while callbacks that may close it run (nests). */
 void conn_hold(struct conn *c);
 /* Undo conn_hold; frees c if it was closed meanwhile and nobody else holds it. */

@@ -192,6 +192,26 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		evhttp_connection_free(c->evcon);
 }
 
+/* The socket is full in the middle of a response: send_timeout runs from now (sockio). */
+void
+conn_send_blocked(struct conn *c)
+{
+	if (c->phase != CONN_BUSY || c->timer == NULL)
+		return;
+	arm_timer(c, c->w->conf->send_timeout);
+	c->send_wait = 1;
+}
+
+/* ...and the output drained: no more send_timeout. */
+void
+conn_send_drained(struct conn *c)
+{
+	if (!c->send_wait)
+		return;
+	c->send_wait = 0;
+	evtimer_del(c->timer);
+}
+
 /* Bytes from the client: the first ones after an idle period start a header timer. */
 static void
 input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)

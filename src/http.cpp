@@ -9,7 +9,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <zlib.h>
@@ -130,12 +129,7 @@ http_common_headers(struct worker *w, struct evhttp_request *req, int media)
 		made_sec[i] = w->now_sec;
 		made_tokens[i] = w->conf->server_tokens;
 	}
-	if (http_out_lines(req, "Date", block[i], (size_t)len[i]) == -1) {
-		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-		evhttp_add_header(h, "Date", w->date);
-		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-	}
+	http_out_lines(req, "Date", block[i], (size_t)len[i]);
 	cors_headers(w, req);
 }
 

@@ -164,8 +164,7 @@ httpdate_parse(const char *s, time_t *out)
 		return -1;
 	if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 || year < 1970)
 		return -1;
-	*out = (time_t)(days_from_civil(year, mon + 1, day) * 86400LL + h * 3600LL +
-	    mi * 60LL + sec);
+	*out = (time_t)httpdate_civil(year, mon + 1, day, h, mi, sec);
 	return 0;
 }
 

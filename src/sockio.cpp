@@ -12,8 +12,9 @@
  *          mark; then the read callback if reading is enabled. A FIN that came with the
  *          data raises no edge of its own: EPOLLRDHUP (EV_CLOSED) says to read on to it.
  *   write: write the output (writev, sendfile for file segments) until it is empty or the
- *          socket is full (then wait for the EPOLLOUT edge, under send_timeout), at most
- *          max_single_write per turn; the write callback once it drained.
+ *          socket is full (then wait for the EPOLLOUT edge while conn.cpp runs
+ *          send_timeout), at most max_single_write per turn; the write callback once it
+ *          drained.
  *   EOF and read errors are told when evhttp is reading (read callback set, reading
  *   enabled) and has looked at what was buffered: a client that half-closes after its
  *   request still gets the whole response. Write errors are told at once.
@@ -40,7 +41,6 @@
 #include <event2/event.h>
 
 #include "conn.h"
-#include "metrics.h"
 #include "sockio.h"
 #include "worker.h"
 
@@ -52,27 +52,19 @@ static char scratch[READ_SCRATCH];      /* one loop per process: one buffer */
 static void process(struct conn *c);
 
 /*
- * The bufferevent's own events no longer watch the socket; they only ever fire if
- * somebody gives the bufferevent a timeout (streamd does not: see send_timeout here).
+ * The bufferevent's own events no longer watch the socket; they only fire if somebody
+ * gives the bufferevent a timeout (streamd does not: send_timeout is conn.cpp's timer).
+ * Then the connection ends the way a timed-out socket bufferevent ends it.
  */
 static void
-bev_read_timeout(evutil_socket_t fd, short what, void *arg)
+bev_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct bufferevent *bev = (struct bufferevent *)arg;
 
 	(void)fd; (void)what;
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
-}
-
-static void
-bev_write_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct bufferevent *bev = (struct bufferevent *)arg;
-
-	(void)fd; (void)what;
-	bufferevent_disable(bev, EV_WRITE);
-	bufferevent_trigger_event(bev, BEV_EVENT_WRITING | BEV_EVENT_TIMEOUT, 0);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_WRITING | BEV_EVENT_TIMEOUT,
+	    0);
 }
 
 static void
@@ -135,20 +127,6 @@ input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		sockio_kick(c);
 }
 
-/* The socket is full: send_timeout runs from now, for a response in progress. */
-static void
-send_blocked(struct conn *c)
-{
-	struct timeval tv;
-
-	if (c->phase != CONN_BUSY || c->timer == NULL)
-		return;
-	tv.tv_sec = (time_t)(c->w->conf->send_timeout / 1000);
-	tv.tv_usec = (suseconds_t)((c->w->conf->send_timeout % 1000) * 1000);
-	evtimer_add(c->timer, &tv);
-	c->send_wait = 1;
-}
-
 /* Write the output. Returns -1 if the connection died in a callback. */
 static int
 do_write(struct conn *c)
@@ -186,7 +164,7 @@ do_write(struct conn *c)
 	if (evbuffer_get_length(out) > 0) {
 		if (!c->writable) {
 			if (wrote || !c->send_wait)
-				send_blocked(c);
+				conn_send_blocked(c);
 		} else if (!c->kicked && !c->dead) {
 			/*
 			 * Used its turn with the socket still writable (a fast reader): go on
@@ -199,10 +177,7 @@ do_write(struct conn *c)
 		}
 		return 0;
 	}
-	if (c->send_wait) {
-		c->send_wait = 0;
-		evtimer_del(c->timer);
-	}
+	conn_send_drained(c);
 	if (wrote && (bufferevent_get_enabled(bev) & EV_WRITE)) {
 		bufferevent_trigger(bev, EV_WRITE, 0);
 		if (c->dead)
@@ -324,8 +299,8 @@ sockio_attach(struct conn *c)
 	/* Not pending, as bufferevent_setfd leaves them (nothing reached epoll yet). */
 	event_del(&bev->ev_read);
 	event_del(&bev->ev_write);
-	event_assign(&bev->ev_read, base, c->fd, EV_FINALIZE, bev_read_timeout, bev);
-	event_assign(&bev->ev_write, base, c->fd, EV_FINALIZE, bev_write_timeout, bev);
+	event_assign(&bev->ev_read, base, c->fd, EV_FINALIZE, bev_timeout, bev);
+	event_assign(&bev->ev_write, base, c->fd, EV_FINALIZE, bev_timeout, bev);
 	if (event_add(c->ev_io, NULL) == -1)
 		goto fail;
 	c->writable = 1;

@@ -83,8 +83,9 @@ rss_bytes(void)
 }
 
 /*
- * The epoll change list folds the enable/disable pairs evhttp makes around every
- * response (read off, write on; write off, read on) into one epoll_ctl each.
+ * The epoll change list applies the changes of one loop iteration together, folding
+ * those that cancel out (a connection closed and its descriptor taken by the next
+ * accept) into at most one epoll_ctl per descriptor.
  */
 static struct event_base *
 new_base(void)

@@ -280,10 +280,13 @@ class Streamd:
     def get(self, path, **kw):
         return self.request(self.signed(path), **kw)
 
-    def raw(self, data, timeout=10, read=True):
-        """Send raw bytes, return the raw answer (until close or timeout)."""
+    def raw(self, data, timeout=10, read=True, shut_wr=False):
+        """Send raw bytes, return the raw answer (until close or timeout). shut_wr:
+        half-close after sending, as some clients do."""
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         s.sendall(data)
+        if shut_wr:
+            s.shutdown(socket.SHUT_WR)
         out = b""
         if read:
             try:

@@ -320,16 +320,7 @@ class AdminTest(unittest.TestCase):
             req = ("GET /admin/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                    "\r\n" % ADMIN).encode()
             # half-closed right after the request: the answer still comes, then EOF
-            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-            c.sendall(req)
-            c.shutdown(socket.SHUT_WR)
-            data = b""
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            c.close()
+            data = s.raw(req, shut_wr=True)
             self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
             # the next request pipelined while the answer is pending: both answered
             c = socket.create_connection(("127.0.0.1", s.port), timeout=10)

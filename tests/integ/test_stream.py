@@ -436,14 +436,20 @@ class FilesOnDiskTest(unittest.TestCase):
             self.assertEqual(s.cleanup(), "")
 
 
-def read_response(sock, buf=b""):
-    """One HTTP/1.1 response with Content-Length from sock: (status, headers, body, rest)."""
+def read_head(sock, buf=b""):
+    """The header block of a response from sock (after buf): (head, bytes after it)."""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         if not chunk:
             raise EOFError("closed in the header")
         buf += chunk
-    head, buf = buf.split(b"\r\n\r\n", 1)
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    return head, rest
+
+
+def read_response(sock, buf=b""):
+    """One HTTP/1.1 response with Content-Length from sock: (status, headers, body, rest)."""
+    head, buf = read_head(sock, buf)
     lines = head.decode("latin-1").split("\r\n")
     headers = dict((k.lower(), v.strip()) for k, v in (l.split(":", 1) for l in lines[1:]))
     n = int(headers.get("content-length", "0"))
@@ -563,11 +569,9 @@ class ConnectionIOTest(unittest.TestCase):
                 raw = self.req("small.mp3", "If-None-Match: %s\r\n" % etag)
             sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
             sock.sendall(raw)
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                buf += sock.recv(65536)
+            head, _ = read_head(sock)
             sock.close()
-            lines = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            lines = head.decode("latin-1").split("\r\n")
             self.assertRegex(lines[0], r"^HTTP/1\.1 \d{3} ")
             names = []
             for line in lines[1:]:
@@ -590,10 +594,7 @@ class ConnectionIOTest(unittest.TestCase):
         sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         sock.sendall(self.req("big.mp3", "Range: bytes=0-1048575\r\n"))
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += sock.recv(4096)
-        head, buf = buf.split(b"\r\n\r\n", 1)
+        head, buf = read_head(sock)
         while len(buf) < 1 << 20:       # 1 MB at ~2 MB/s, 0.3 s pauses: never 1 s idle
             chunk = sock.recv(65536)
             if not chunk:
