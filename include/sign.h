@@ -12,7 +12,9 @@
  * existed and the link did too, and asking again will not help.
  *
  * HMAC is built on OpenSSL's SHA-256 with the inner and outer key blocks hashed once at
- * start-up, so a request costs two short digest runs and no key setup.
+ * start-up, so a request costs two short digest runs and no key setup. The states are
+ * plain SHA256_CTX structures copied by value: OpenSSL 3's EVP_MD_CTX_copy_ex allocates
+ * and frees a provider context on every copy, a third of a check's time (perf).
  */
 #ifndef STREAMD_SIGN_H
 #define STREAMD_SIGN_H
@@ -20,13 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/sha.h>
+
 #define SIGN_MAC_LEN 32
 #define SIGN_HEX_LEN 64
 
 struct sign_key {
-	void           *inner;  /* EVP_MD_CTX after (key ^ ipad) */
-	void           *outer;  /* EVP_MD_CTX after (key ^ opad) */
-	void           *work;   /* scratch EVP_MD_CTX */
+	SHA256_CTX      inner;  /* after (key ^ ipad) */
+	SHA256_CTX      outer;  /* after (key ^ opad) */
+	int             ready;
 };
 
 enum sign_result {

@@ -1,12 +1,15 @@
 /*
  * sign.cpp: HMAC-SHA256 signed URLs (scheme in sign.h).
  */
+/* The SHA256_* functions are deprecated in OpenSSL 3, not removed: see sign.h for why. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "pathsafe.h"
 #include "sign.h"
@@ -14,95 +17,62 @@
 
 #define BLOCK 64
 
-static const EVP_MD *
-sha256(void)
-{
-	static EVP_MD *md;
-
-	if (md == NULL)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md;
-}
-
 int
 sign_key_init(struct sign_key *k, const unsigned char *key, size_t len)
 {
 	unsigned char block[BLOCK], pad[BLOCK];
-	unsigned int dlen;
-	EVP_MD_CTX *in = NULL, *out = NULL, *work = NULL;
 	size_t i;
+	int ok;
 
 	memset(k, 0, sizeof(*k));
 	memset(block, 0, sizeof(block));
-	if (sha256() == NULL)
-		return -1;
-	in = EVP_MD_CTX_new();
-	out = EVP_MD_CTX_new();
-	work = EVP_MD_CTX_new();
-	if (in == NULL || out == NULL || work == NULL)
-		goto fail;
-	if (len > BLOCK) {
-		if (EVP_Digest(key, len, block, &dlen, sha256(), NULL) != 1)
-			goto fail;
-	} else {
+	if (len > BLOCK)
+		SHA256(key, len, block);
+	else
 		memcpy(block, key, len);
-	}
 	for (i = 0; i < BLOCK; i++)
 		pad[i] = block[i] ^ 0x36;
-	if (EVP_DigestInit_ex(in, sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(in, pad, BLOCK) != 1)
-		goto fail;
+	ok = SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, BLOCK) == 1;
 	for (i = 0; i < BLOCK; i++)
 		pad[i] = block[i] ^ 0x5c;
-	if (EVP_DigestInit_ex(out, sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(out, pad, BLOCK) != 1)
-		goto fail;
+	ok = ok && SHA256_Init(&k->outer) == 1 && SHA256_Update(&k->outer, pad, BLOCK) == 1;
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(pad, sizeof(pad));
-	k->inner = in;
-	k->outer = out;
-	k->work = work;
+	if (!ok) {
+		sign_key_free(k);
+		return -1;
+	}
+	k->ready = 1;
 	return 0;
-fail:
-	OPENSSL_cleanse(block, sizeof(block));
-	OPENSSL_cleanse(pad, sizeof(pad));
-	EVP_MD_CTX_free(in);
-	EVP_MD_CTX_free(out);
-	EVP_MD_CTX_free(work);
-	return -1;
 }
 
 void
 sign_key_free(struct sign_key *k)
 {
-	EVP_MD_CTX_free((EVP_MD_CTX *)k->inner);
-	EVP_MD_CTX_free((EVP_MD_CTX *)k->outer);
-	EVP_MD_CTX_free((EVP_MD_CTX *)k->work);
-	memset(k, 0, sizeof(*k));
+	OPENSSL_cleanse(k, sizeof(*k));
 }
 
 int
 sign_hmac(struct sign_key *k, const void *a, size_t alen, const void *b, size_t blen,
     const void *c, size_t clen, unsigned char mac[SIGN_MAC_LEN])
 {
-	EVP_MD_CTX *w = (EVP_MD_CTX *)k->work;
+	SHA256_CTX w;
 	unsigned char ih[SIGN_MAC_LEN];
-	unsigned int n;
+	int ok;
 
-	if (w == NULL)
+	if (!k->ready)
 		return -1;
-	if (EVP_MD_CTX_copy_ex(w, (EVP_MD_CTX *)k->inner) != 1)
-		return -1;
-	if ((a != NULL && EVP_DigestUpdate(w, a, alen) != 1) ||
-	    (b != NULL && EVP_DigestUpdate(w, b, blen) != 1) ||
-	    (c != NULL && EVP_DigestUpdate(w, c, clen) != 1) ||
-	    EVP_DigestFinal_ex(w, ih, &n) != 1)
-		return -1;
-	if (EVP_MD_CTX_copy_ex(w, (EVP_MD_CTX *)k->outer) != 1 ||
-	    EVP_DigestUpdate(w, ih, sizeof(ih)) != 1 ||
-	    EVP_DigestFinal_ex(w, mac, &n) != 1)
-		return -1;
-	return 0;
+	w = k->inner;
+	ok = (a == NULL || SHA256_Update(&w, a, alen) == 1) &&
+	    (b == NULL || SHA256_Update(&w, b, blen) == 1) &&
+	    (c == NULL || SHA256_Update(&w, c, clen) == 1) &&
+	    SHA256_Final(ih, &w) == 1;
+	if (ok) {
+		w = k->outer;
+		ok = SHA256_Update(&w, ih, sizeof(ih)) == 1 && SHA256_Final(mac, &w) == 1;
+	}
+	OPENSSL_cleanse(&w, sizeof(w));
+	return ok ? 0 : -1;
 }
 
 int

@@ -28,36 +28,84 @@
 #include "stream.h"
 #include "worker.h"
 
-static void
-set_len(struct evkeyvalq *h, uint64_t len)
-{
-	char buf[24];
+/* Bounded text assembly for the header block: never past end, no printf. */
+struct lines {
+	char           *p;
+	char           *end;
+};
 
-	snprintf(buf, sizeof(buf), "%" PRIu64, len);
-	evhttp_add_header(h, "Content-Length", buf);
+static void
+put(struct lines *l, const char *s, size_t n)
+{
+	if (n > (size_t)(l->end - l->p))
+		n = (size_t)(l->end - l->p);
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+#define PUT_LIT(l, s) put((l), (s), sizeof(s) - 1)
+
+static void
+put_str(struct lines *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void
+put_u64(struct lines *l, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	put(l, d + i, sizeof(d) - i);
 }
 
 /*
- * Validators and caching headers shared by 200, 206 and 304, as one output entry (see
- * http_out_lines), with Accept-Ranges and Content-Range when given.
+ * The entity's headers as one output entry (see http_out_lines): Content-Length,
+ * Content-Type, validators, caching and, for a single range, Content-Range. Keyed
+ * "Content-Length" so that evhttp finds the length it would otherwise add, and the
+ * worker sets no default Content-Type for evhttp to add. A 304 carries only the
+ * validators and caching headers (mime NULL), keyed "ETag".
  */
 static void
 entity_headers(struct evhttp_request *req, const struct filecache_file *f,
-    const struct auth_result *a, int64_t now_s, int ranges, const char *content_range)
+    const struct auth_result *a, int64_t now_s, const char *mime, uint64_t len,
+    const struct range *r)
 {
-	char cc[64], block[320];
-	int n;
+	char block[512];        /* at most ~400: every part below is bounded */
+	struct lines l = { block, block + sizeof(block) };
 
-	if (a->kind == AUTH_KIND_SIGNED && a->expires > now_s)
-		snprintf(cc, sizeof(cc), "private, max-age=%lld",
-		    (long long)(a->expires - now_s));
-	else
-		snprintf(cc, sizeof(cc), "private, no-cache");
-	/* At most ~250 bytes: the ETag, the date, cc and the range are all bounded. */
-	n = snprintf(block, sizeof(block), "%s\r\nLast-Modified: %s\r\nCache-Control: %s%s%s%s",
-	    f->etag, f->last_modified, cc, ranges ? "\r\nAccept-Ranges: bytes" : "",
-	    content_range ? "\r\nContent-Range: " : "", content_range ? content_range : "");
-	http_out_lines(req, "ETag", block, (size_t)MIN(n, (int)sizeof(block) - 1));
+	if (mime != NULL) {
+		put_u64(&l, len);
+		PUT_LIT(&l, "\r\nContent-Type: ");
+		put_str(&l, mime);
+		PUT_LIT(&l, "\r\nETag: ");
+	}
+	put_str(&l, f->etag);
+	PUT_LIT(&l, "\r\nLast-Modified: ");
+	put_str(&l, f->last_modified);
+	if (a->kind == AUTH_KIND_SIGNED && a->expires > now_s) {
+		PUT_LIT(&l, "\r\nCache-Control: private, max-age=");
+		put_u64(&l, (uint64_t)(a->expires - now_s));
+	} else {
+		PUT_LIT(&l, "\r\nCache-Control: private, no-cache");
+	}
+	if (mime != NULL)
+		PUT_LIT(&l, "\r\nAccept-Ranges: bytes");
+	if (r != NULL) {
+		PUT_LIT(&l, "\r\nContent-Range: bytes ");
+		put_u64(&l, (uint64_t)r->start);
+		PUT_LIT(&l, "-");
+		put_u64(&l, (uint64_t)r->end);
+		PUT_LIT(&l, "/");
+		put_u64(&l, (uint64_t)f->size);
+	}
+	http_out_lines(req, mime != NULL ? "Content-Length" : "ETag", block,
+	    (size_t)(l.p - block));
 }
 
 /* Append text to body as its own chain (never after a file chain: see LIBEVENT-NOTES). */
@@ -129,7 +177,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	enum range_result rr = RANGE_IGNORE;
 	const char *mime, *range_text;
 	char path[PATHSAFE_MAX + 1];
-	char boundary[48], ph_text[512], cr[80];
+	char boundary[48], ph_text[512];
 	size_t plen = 0;
 	int64_t now_s;
 	uint64_t total;
@@ -194,7 +242,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		break;
 	case PRECOND_NOT_MODIFIED:
 		http_common_headers(w, req, 1);
-		entity_headers(req, f, &auth, now_s, 0, NULL);
+		entity_headers(req, f, &auth, now_s, NULL, 0, NULL);
 		METRIC_ADD(w->m->not_modified, 1);
 		filecache_release(w->fc, f);
 		http_send(w, c, req, 304, NULL);
@@ -223,17 +271,13 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	if (rr == RANGE_IGNORE) {
 		status = 200;
 		total = (uint64_t)f->size;
-		entity_headers(req, f, &auth, now_s, 1, NULL);
-		evhttp_add_header(h, "Content-Type", mime);
+		entity_headers(req, f, &auth, now_s, mime, total, NULL);
 		if (!head && add_file(body, f, 0, f->size) == -1)
 			goto fail;
 	} else if (nranges == 1) {
 		status = 206;
 		total = (uint64_t)(ranges[0].end - ranges[0].start + 1);
-		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)ranges[0].start,
-		    (long long)ranges[0].end, (long long)f->size);
-		entity_headers(req, f, &auth, now_s, 1, cr);
-		evhttp_add_header(h, "Content-Type", mime);
+		entity_headers(req, f, &auth, now_s, mime, total, &ranges[0]);
 		if (!head && add_file(body, f, ranges[0].start, (int64_t)total) == -1)
 			goto fail;
 		if (c != NULL) {
@@ -259,8 +303,7 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		if (!head && add_text(body, ph_text, (size_t)n) == -1)
 			goto fail;
 		snprintf(ph_text, sizeof(ph_text), "multipart/byteranges; boundary=%s", boundary);
-		entity_headers(req, f, &auth, now_s, 1, NULL);
-		evhttp_add_header(h, "Content-Type", ph_text);
+		entity_headers(req, f, &auth, now_s, ph_text, total, NULL);
 		METRIC_ADD(w->m->multipart_requests, 1);
 		if (c != NULL) {
 			c->r.range_start = ranges[0].start;
@@ -269,7 +312,6 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	}
 	if (status == 206)
 		METRIC_ADD(w->m->range_requests, 1);
-	set_len(h, total);
 	if (c != NULL) {
 		c->r.body_len = head ? 0 : total;
 		if (!head && total > 0) {

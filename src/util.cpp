@@ -20,34 +20,38 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/* Value of each byte as a hex digit, -1 for the rest: no branch to mispredict. */
+static const signed char hex_digit[256] = {
+#define X16 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+	X16, X16, X16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, X16,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, X16,
+	X16, X16, X16, X16, X16, X16, X16, X16
+#undef X16
+};
+
 int
 hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return hex_digit[(unsigned char)c];
 }
 
 int
 hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 {
 	size_t i;
-	int hi, lo;
+	int hi, lo, bad = 0;
 
 	if (inlen != 2 * outlen)
 		return -1;
 	for (i = 0; i < outlen; i++) {
-		hi = hex_value(in[2 * i]);
-		lo = hex_value(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		hi = hex_digit[(unsigned char)in[2 * i]];
+		lo = hex_digit[(unsigned char)in[2 * i + 1]];
+		bad |= hi | lo;
+		out[i] = (unsigned char)((unsigned)hi << 4 | (unsigned)lo);
 	}
-	return 0;
+	return bad < 0 ? -1 : 0;
 }
 
 size_t

@@ -250,7 +250,11 @@ setup_http(struct worker *w, const struct worker_args *a)
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)(4 * (c->max_header_size +
 	    c->max_uri_length)));
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body_size);
-	evhttp_set_default_content_type(w->http, "text/html; charset=utf-8");
+	/*
+	 * No default: every handler names its Content-Type, and the stream handler's packed
+	 * header entry (stream.cpp) carries it where evhttp cannot see it by name.
+	 */
+	evhttp_set_default_content_type(w->http, NULL);
 	evhttp_set_gencb(w->http, router_handle, w);
 	for (i = 0; i < a->nlisten; i++) {
 		lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |

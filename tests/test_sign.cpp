@@ -112,6 +112,39 @@ url(void **state)
 	assert_string_equal(sign_result_name(SIGN_EXPIRED), "expired");
 }
 
+/* hex_decode against a per-byte reference: every one of the 256 byte values, each place. */
+static void
+hex_digits(void **state)
+{
+	unsigned char out[2];
+	char in[5];
+	int c, pos, want;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		if (c >= '0' && c <= '9')
+			want = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			want = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			want = c - 'A' + 10;
+		else
+			want = -1;
+		assert_int_equal(hex_value((char)c), want);
+		for (pos = 0; pos < 4; pos++) {
+			memcpy(in, "a5F0", 5);
+			in[pos] = (char)c;
+			if (want < 0) {
+				assert_int_equal(hex_decode(in, 4, out, 2), -1);
+				continue;
+			}
+			assert_int_equal(hex_decode(in, 4, out, 2), 0);
+			assert_int_equal(out[pos / 2] >> (pos % 2 ? 0 : 4) & 15, want);
+		}
+	}
+	assert_int_equal(hex_decode("a5F", 3, out, 2), -1);
+}
+
 int
 main(void)
 {
@@ -119,6 +152,7 @@ main(void)
 		cmocka_unit_test(rfc4231),
 		cmocka_unit_test(check_cases),
 		cmocka_unit_test(url),
+		cmocka_unit_test(hex_digits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
