@@ -15,6 +15,27 @@ struct conn;
 
 /* Header of the request, or NULL. */
 const char *http_in(struct evhttp_request *req, const char *name);
+
+/* The request headers read on every request: http_in_hdr finds all in one walk. */
+enum http_hdr {
+	HDR_RANGE,
+	HDR_IF_RANGE,
+	HDR_IF_MATCH,
+	HDR_IF_NONE_MATCH,
+	HDR_IF_MODIFIED_SINCE,
+	HDR_IF_UNMODIFIED_SINCE,
+	HDR_AUTHORIZATION,
+	HDR_ORIGIN,
+	HDR_USER_AGENT,
+	HDR_REFERER,
+	HDR_COUNT
+};
+/* The first value of header h of req, or NULL (as http_in). */
+const char *http_in_hdr(struct evhttp_request *req, enum http_hdr h);
+/* A new request may sit where a freed one was: the router calls this first. */
+void http_in_forget(void);
+/* Which enum http_hdr the header name is, -1 if none. */
+int  http_hdr_of(const char *name, size_t len);
 /* Add (or replace) a response header. */
 void http_out(struct evhttp_request *req, const char *name, const char *value);
 const char *http_reason(int status);

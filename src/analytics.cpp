@@ -234,8 +234,8 @@ analytics_encode_request(struct worker *w, struct conn *c, uint64_t sent, uint64
 	a.subject_len = (uint16_t)clen(c->r.subject);
 	a.path = c->r.path;
 	a.path_len = (uint16_t)clen(c->r.path);
-	ua = http_in(req, "User-Agent");
-	ref = http_in(req, "Referer");
+	ua = http_in_hdr(req, HDR_USER_AGENT);
+	ref = http_in_hdr(req, HDR_REFERER);
 	a.user_agent = ua;
 	a.user_agent_len = (uint16_t)MIN(clen(ua), 512);
 	a.referrer = ref;

@@ -52,7 +52,7 @@ auth_deny(struct worker *w, struct conn *c, struct evhttp_request *req, int stat
 static const char *
 bearer_of(struct evhttp_request *req, int *bad)
 {
-	const char *h = http_in(req, "Authorization");
+	const char *h = http_in_hdr(req, HDR_AUTHORIZATION);
 
 	*bad = 0;
 	if (h == NULL)

@@ -611,8 +611,8 @@ conn_request_done(struct conn *c, int aborted)
 		e.http_minor = req->minor;
 		e.status = r->status;
 		e.bytes = sent;
-		e.referer = http_in(req, "Referer");
-		e.user_agent = http_in(req, "User-Agent");
+		e.referer = http_in_hdr(req, HDR_REFERER);
+		e.user_agent = http_in_hdr(req, HDR_USER_AGENT);
 		e.request_time = (double)dur / 1e6;
 		accesslog_write(w->alog, &e);
 	}

@@ -62,7 +62,7 @@ allow_origin(struct worker *w, struct evhttp_request *req, const char *origin)
 void
 cors_headers(struct worker *w, struct evhttp_request *req)
 {
-	const char *origin = http_in(req, "Origin");
+	const char *origin = http_in_hdr(req, HDR_ORIGIN);
 
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS)
 		return;                 /* cors_preflight() decides */
@@ -76,7 +76,7 @@ cors_preflight(struct worker *w, struct conn *c, struct evhttp_request *req,
     const char *allow)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	const char *origin = http_in(req, "Origin");
+	const char *origin = http_in_hdr(req, HDR_ORIGIN);
 	const char *method = http_in(req, "Access-Control-Request-Method");
 
 	http_common_headers(w, req, 0);

@@ -90,6 +90,7 @@ router_handle(struct evhttp_request *req, void *arg)
 	const char *allow = ALLOW_READ;
 	int route = ROUTE_OTHER, rclass = RL_OTHER;
 
+	http_in_forget();
 	if (c != NULL)
 		conn_request_begin(c, req);
 	if (path == NULL || path[0] != '/') {

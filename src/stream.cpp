@@ -231,10 +231,10 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 	h = evhttp_request_get_output_headers(req);
 
 	memset(&ph, 0, sizeof(ph));
-	ph.if_match = http_in(req, "If-Match");
-	ph.if_none_match = http_in(req, "If-None-Match");
-	ph.if_modified_since = http_in(req, "If-Modified-Since");
-	ph.if_unmodified_since = http_in(req, "If-Unmodified-Since");
+	ph.if_match = http_in_hdr(req, HDR_IF_MATCH);
+	ph.if_none_match = http_in_hdr(req, HDR_IF_NONE_MATCH);
+	ph.if_modified_since = http_in_hdr(req, HDR_IF_MODIFIED_SINCE);
+	ph.if_unmodified_since = http_in_hdr(req, HDR_IF_UNMODIFIED_SINCE);
 	pe.etag = f->etag;
 	pe.mtime = f->mtime;
 	switch (precond_eval(&ph, &pe, 1)) {
@@ -254,8 +254,8 @@ stream_handle(struct worker *w, struct conn *c, struct evhttp_request *req,
 		return;
 	}
 
-	if ((range_text = http_in(req, "Range")) != NULL &&
-	    precond_if_range(http_in(req, "If-Range"), &pe))
+	if ((range_text = http_in_hdr(req, HDR_RANGE)) != NULL &&
+	    precond_if_range(http_in_hdr(req, HDR_IF_RANGE), &pe))
 		rr = range_parse(range_text, f->size, w->conf->max_ranges,
 		    w->conf->max_range_size, ranges, &nranges);
 	if (rr == RANGE_UNSATISFIABLE) {
