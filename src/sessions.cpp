@@ -151,56 +151,58 @@ sessions_listener_key(const struct analytics_access *a, const char *client, char
 	put(out, outsz, &pos, ua, 8);
 }
 
-static int
-span_cmp(const void *x, const void *y)
-{
-	const int64_t *a = (const int64_t *)x, *b = (const int64_t *)y;
-
-	return a[0] < b[0] ? -1 : a[0] > b[0];
-}
-
-/* Merge [a, b) into the covered spans (kept sorted and disjoint). */
+/*
+ * Merge [a, b) into the covered spans, kept sorted and disjoint (with a gap between
+ * neighbours): the spans it overlaps or touches become one, in place. A player's session
+ * meets this on every range request, so no sort (a qsort per record was a quarter of
+ * the collector's instructions in the range benchmark, callgrind).
+ */
 static void
 cover(struct session *ss, int64_t a, int64_t b)
 {
-	int64_t tmp[SESSION_MAX_SPANS + 1][2];
-	int i, n = ss->nspans, m = 0, best;
+	int64_t tmp[SESSION_MAX_SPANS + 1][2], (*sp)[2] = ss->spans;
+	int n = ss->nspans, lo, hi, i, best;
 	int64_t gap, bestgap;
 
 	if (b <= a)
 		return;
-	memcpy(tmp, ss->spans, sizeof(tmp[0]) * (size_t)n);
-	tmp[n][0] = a;
-	tmp[n][1] = b;
+	for (lo = 0; lo < n && sp[lo][1] < a; lo++)
+		;                               /* spans before lo end before a */
+	for (hi = lo; hi < n && sp[hi][0] <= b; hi++)
+		;                               /* [lo, hi) overlap or touch [a, b) */
+	if (hi > lo) {
+		sp[lo][0] = MIN(a, sp[lo][0]);
+		sp[lo][1] = MAX(b, sp[hi - 1][1]);
+		memmove(&sp[lo + 1], &sp[hi], sizeof(sp[0]) * (size_t)(n - hi));
+		ss->nspans = n - (hi - lo - 1);
+		return;
+	}
+	if (n < SESSION_MAX_SPANS) {
+		memmove(&sp[lo + 1], &sp[lo], sizeof(sp[0]) * (size_t)(n - lo));
+		sp[lo][0] = a;
+		sp[lo][1] = b;
+		ss->nspans = n + 1;
+		return;
+	}
+	/* Full: join the two neighbours with the smallest gap (slightly over-counts). */
+	memcpy(tmp, sp, sizeof(tmp[0]) * (size_t)lo);
+	tmp[lo][0] = a;
+	tmp[lo][1] = b;
+	memcpy(&tmp[lo + 1], &sp[lo], sizeof(tmp[0]) * (size_t)(n - lo));
 	n++;
-	qsort(tmp, (size_t)n, sizeof(tmp[0]), span_cmp);
-	for (i = 0; i < n; i++) {
-		if (m > 0 && tmp[i][0] <= tmp[m - 1][1]) {
-			if (tmp[i][1] > tmp[m - 1][1])
-				tmp[m - 1][1] = tmp[i][1];
-		} else {
-			tmp[m][0] = tmp[i][0];
-			tmp[m][1] = tmp[i][1];
-			m++;
+	best = 0;
+	bestgap = INT64_MAX;
+	for (i = 0; i + 1 < n; i++) {
+		gap = tmp[i + 1][0] - tmp[i][1];
+		if (gap < bestgap) {
+			bestgap = gap;
+			best = i;
 		}
 	}
-	if (m > SESSION_MAX_SPANS) {
-		/* Full: join the two neighbours with the smallest gap (slightly over-counts). */
-		best = 0;
-		bestgap = INT64_MAX;
-		for (i = 0; i + 1 < m; i++) {
-			gap = tmp[i + 1][0] - tmp[i][1];
-			if (gap < bestgap) {
-				bestgap = gap;
-				best = i;
-			}
-		}
-		tmp[best][1] = tmp[best + 1][1];
-		memmove(&tmp[best + 1], &tmp[best + 2], sizeof(tmp[0]) * (size_t)(m - best - 2));
-		m--;
-	}
-	memcpy(ss->spans, tmp, sizeof(tmp[0]) * (size_t)m);
-	ss->nspans = m;
+	tmp[best][1] = tmp[best + 1][1];
+	memmove(&tmp[best + 1], &tmp[best + 2], sizeof(tmp[0]) * (size_t)(n - best - 2));
+	memcpy(sp, tmp, sizeof(tmp[0]) * (size_t)(n - 1));
+	ss->nspans = n - 1;
 }
 
 int64_t

@@ -158,6 +158,67 @@ sessions_player(void **state)
 	sessions_free(s);
 }
 
+/* Spans sorted, with a gap between neighbours, inside the file. */
+static void
+assert_spans_ok(const struct session *ss)
+{
+	int i;
+
+	assert_true(ss->nspans >= 1 && ss->nspans <= SESSION_MAX_SPANS);
+	for (i = 0; i < ss->nspans; i++) {
+		assert_true(ss->spans[i][0] >= 0 && ss->spans[i][0] < ss->spans[i][1]);
+		assert_true(ss->spans[i][1] <= 10000);
+		if (i > 0)
+			assert_true(ss->spans[i - 1][1] < ss->spans[i][0]);
+	}
+}
+
+/* Coverage against a byte map: exact while the spans fit, never less once they do not. */
+static void
+sessions_coverage_random(void **state)
+{
+	static unsigned char map[10000];
+	struct sessions *s = sessions_new(60000);
+	struct session *ss = NULL;
+	struct analytics_access a;
+	unsigned seed = 12345;
+	int round, i, k, exact;
+	int64_t start, ts = 1000, want;
+	uint64_t bytes;
+
+	(void)state;
+	for (round = 0; round < 200; round++) {
+		memset(map, 0, sizeof(map));
+		exact = 1;
+		for (k = 0; k < 60; k++) {
+			seed = seed * 1103515245u + 12345u;
+			start = (int64_t)(seed >> 8) % 9000;
+			seed = seed * 1103515245u + 12345u;
+			bytes = 1 + (seed >> 8) % (round % 2 ? 50 : 1500);
+			if (start + (int64_t)bytes > 10000)
+				bytes = (uint64_t)(10000 - start);
+			a = req(ts, start, bytes, round % 3 ? "p" : "q");
+			ts += 10;
+			ss = sessions_track(s, &a, "1.2.3.4", 0);
+			assert_non_null(ss);
+			if (k == 0)
+				assert_int_equal(ss->nspans, 1);
+			memset(map + start, 1, bytes);
+			for (want = 0, i = 0; i < 10000; i++)
+				want += map[i];
+			assert_spans_ok(ss);
+			if (ss->nspans == SESSION_MAX_SPANS)
+				exact = 0;
+			if (exact)
+				assert_int_equal(session_covered(ss), want);
+			else
+				assert_true(session_covered(ss) >= want);
+		}
+		ts += 120000;                   /* the next round is a new session */
+	}
+	sessions_free(s);
+}
+
 static int
 count_flush(struct session *ss, void *arg)
 {
@@ -226,6 +287,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(roundtrip),
 		cmocka_unit_test(sessions_player),
+		cmocka_unit_test(sessions_coverage_random),
 		cmocka_unit_test(sessions_subject_probe_and_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
