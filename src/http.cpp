@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "cors.h"
+#include "evmem.h"
 #include "http.h"
 #include "log.h"
 #include "sockio.h"
@@ -138,24 +139,27 @@ http_reason(int status)
  * entries: that bookkeeping was a fifth of the worker's user time (perf). Constant and
  * generated headers therefore travel as one entry, "key: value\r\nName: value...".
  * evhttp_add_header would refuse the CR LF: the entry is linked in directly, so only text
- * streamd makes itself may go here, never a byte of the client's.
+ * streamd makes itself may go here, never a byte of the client's. Its memory comes from
+ * libevent's allocator (evmem), which frees it.
  */
 int
 http_out_lines(struct evhttp_request *req, const char *key, const char *value, size_t vlen)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evkeyval *kv = (struct evkeyval *)malloc(sizeof(*kv));
+	struct evkeyval *kv = (struct evkeyval *)evmem_alloc(sizeof(*kv));
+	size_t klen = strlen(key);
 
 	if (kv == NULL)
 		return -1;
-	kv->key = strdup(key);
-	kv->value = (char *)malloc(vlen + 1);
+	kv->key = (char *)evmem_alloc(klen + 1);
+	kv->value = (char *)evmem_alloc(vlen + 1);
 	if (kv->key == NULL || kv->value == NULL) {
-		free(kv->key);
-		free(kv->value);
-		free(kv);
+		evmem_free(kv->key);
+		evmem_free(kv->value);
+		evmem_free(kv);
 		return -1;
 	}
+	memcpy(kv->key, key, klen + 1);
 	memcpy(kv->value, value, vlen);
 	kv->value[vlen] = '\0';
 	TAILQ_INSERT_TAIL(h, kv, next);     /* evhttp_clear_headers frees all three */

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "conf.h"
+#include "evmem.h"
 #include "jwt.h"
 #include "log.h"
 #include "master.h"
@@ -155,6 +156,7 @@ main(int argc, char **argv)
 	struct conf *c;
 	int ch, test = 0, foreground = 0, daemonize = 0;
 
+	evmem_install();                /* before anything allocates through libevent */
 	if (argc > 1 && strcmp(argv[1], "sign") == 0)
 		return cmd_sign(argc - 1, argv + 1, conf_path);
 	while ((ch = getopt(argc, argv, "c:dfhtV")) != -1) {
