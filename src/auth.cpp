@@ -152,7 +152,11 @@ auth_stream(struct worker *w, struct conn *c, struct evhttp_request *req, const 
     size_t pathlen, const char *query, struct auth_result *out)
 {
 	char expires[32], sig[80], token[8192];
-	size_t elen, slen, tlen;
+	struct query_param qp[3] = {
+		{ "access_token", token, sizeof(token), 0, QUERY_MISSING },
+		{ "expires", expires, sizeof(expires), 0, QUERY_MISSING },
+		{ "sig", sig, sizeof(sig), 0, QUERY_MISSING },
+	};
 	enum query_result qe, qs, qt;
 	enum sign_result sr;
 	const char *bearer;
@@ -164,7 +168,10 @@ auth_stream(struct worker *w, struct conn *c, struct evhttp_request *req, const 
 	if (bearer != NULL || bad)
 		return auth_bearer(w, c, req, PERM_STREAM, out);
 
-	qt = query_get(query, "access_token", token, sizeof(token), &tlen);
+	query_find(query, qp, 3);               /* one pass for the three */
+	qt = qp[0].result;
+	qe = qp[1].result;
+	qs = qp[2].result;
 	if (qt != QUERY_MISSING) {
 		if (!w->conf->access_token_query) {
 			METRIC_ADD(w->m->auth_failures[AUTH_TOKEN_MALFORMED], 1);
@@ -183,8 +190,6 @@ auth_stream(struct worker *w, struct conn *c, struct evhttp_request *req, const 
 		return require(w, c, req, out, 1u << PERM_STREAM, "stream");
 	}
 
-	qe = query_get(query, "expires", expires, sizeof(expires), &elen);
-	qs = query_get(query, "sig", sig, sizeof(sig), &slen);
 	if (qe == QUERY_BAD || qs == QUERY_BAD)
 		sr = SIGN_MALFORMED;
 	else

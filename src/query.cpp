@@ -10,11 +10,17 @@ int
 query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
     int plus_is_space)
 {
-	size_t i, n = 0;
+	size_t i = 0, n;
 	int hi, lo;
 	char c;
 
-	for (i = 0; i < len; i++) {
+	/* The plain prefix (all of a signature or an expiry) is copied as it is. */
+	while (i < len && in[i] != '%' && in[i] != '+' && in[i] != '\0')
+		i++;
+	if (i >= outsz)
+		return -1;
+	memcpy(out, in, i);
+	for (n = i; i < len; i++) {
 		c = in[i];
 		if (c == '%') {
 			if (i + 2 >= len)
@@ -39,34 +45,53 @@ query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen
 	return 0;
 }
 
+void
+query_find(const char *q, struct query_param *p, int n)
+{
+	const char *amp, *eq, *val[QUERY_FIND_MAX];
+	size_t namelen[QUERY_FIND_MAX], vlen[QUERY_FIND_MAX], klen;
+	int seen[QUERY_FIND_MAX], i;
+
+	if (n > QUERY_FIND_MAX)
+		n = QUERY_FIND_MAX;
+	for (i = 0; i < n; i++) {
+		namelen[i] = strlen(p[i].name);
+		seen[i] = 0;
+		p[i].len = 0;
+		p[i].result = QUERY_MISSING;
+	}
+	for (; q != NULL && *q != '\0'; q = *amp ? amp + 1 : amp) {
+		amp = strchr(q, '&');
+		if (amp == NULL)
+			amp = q + strlen(q);
+		eq = (const char *)memchr(q, '=', (size_t)(amp - q));
+		klen = eq ? (size_t)(eq - q) : (size_t)(amp - q);
+		for (i = 0; i < n; i++) {
+			if (klen != namelen[i] || memcmp(q, p[i].name, klen) != 0)
+				continue;
+			seen[i]++;
+			val[i] = eq ? eq + 1 : amp;
+			vlen[i] = (size_t)(amp - val[i]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (seen[i] == 0)
+			continue;
+		if (seen[i] > 1 || query_decode(val[i], vlen[i], p[i].out, p[i].outsz, &p[i].len,
+		    1) == -1)
+			p[i].result = QUERY_BAD;
+		else
+			p[i].result = QUERY_FOUND;
+	}
+}
+
 enum query_result
 query_get(const char *q, const char *name, char *out, size_t outsz, size_t *outlen)
 {
-	size_t namelen = strlen(name), klen, vlen;
-	const char *p, *amp, *eq, *val = NULL;
-	size_t found_len = 0;
-	int found = 0;
+	struct query_param p = { name, out, outsz, 0, QUERY_MISSING };
 
-	if (q == NULL)
-		return QUERY_MISSING;
-	for (p = q; *p != '\0'; p = *amp ? amp + 1 : amp) {
-		amp = strchr(p, '&');
-		if (amp == NULL)
-			amp = p + strlen(p);
-		eq = (const char *)memchr(p, '=', (size_t)(amp - p));
-		klen = eq ? (size_t)(eq - p) : (size_t)(amp - p);
-		if (klen != namelen || strncmp(p, name, namelen) != 0)
-			continue;
-		if (found)
-			return QUERY_BAD;
-		found = 1;
-		val = eq ? eq + 1 : amp;
-		found_len = (size_t)(amp - val);
-	}
-	if (!found)
-		return QUERY_MISSING;
-	vlen = found_len;
-	if (query_decode(val, vlen, out, outsz, outlen, 1) == -1)
-		return QUERY_BAD;
-	return QUERY_FOUND;
+	query_find(q, &p, 1);
+	if (p.result == QUERY_FOUND)
+		*outlen = p.len;
+	return p.result;
 }

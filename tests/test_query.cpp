@@ -29,6 +29,51 @@ lookup(void **state)
 	assert_string_equal(v, "1");
 }
 
+/* Several names in one pass: each result as query_get gives it alone. */
+static void
+find_many(void **state)
+{
+	static const char *const qs[] = {
+		"expires=1700000000&sig=abcd&x=1", "sig=a&sig=b&expires=9", "access_token=t%2B1+2",
+		"expires=%zz&sig=ff", "", "sig", "a=1&&expires=&sig=0123456789abcdef0123456789abc",
+	};
+	static const char *const names[] = { "access_token", "expires", "sig", "x" };
+	struct query_param p[4];
+	char out[4][16], v[16];
+	size_t i, k, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		for (k = 0; k < 4; k++) {
+			p[k].name = names[k];
+			p[k].out = out[k];
+			p[k].outsz = sizeof(out[k]);
+		}
+		query_find(qs[i], p, 4);
+		for (k = 0; k < 4; k++) {
+			enum query_result r = query_get(qs[i], names[k], v, sizeof(v), &n);
+			assert_int_equal(p[k].result, r);
+			if (r == QUERY_FOUND) {
+				assert_int_equal(p[k].len, n);
+				assert_string_equal(out[k], v);
+			}
+		}
+	}
+	p[0].name = "sig";
+	p[0].out = out[0];
+	p[0].outsz = sizeof(out[0]);
+	query_find("sig=ab%41+&x", p, 1);
+	assert_int_equal(p[0].result, QUERY_FOUND);
+	assert_string_equal(out[0], "abA ");
+	/* a plain value fills the buffer exactly, or is one byte too long */
+	assert_int_equal(query_get("x=123456789012345", "x", v, sizeof(v), &n), QUERY_FOUND);
+	assert_int_equal(n, 15);
+	assert_int_equal(query_get("x=1234567890123456", "x", v, sizeof(v), &n), QUERY_BAD);
+	assert_int_equal(query_get("x=12345678901234%41", "x", v, sizeof(v), &n), QUERY_FOUND);
+	assert_string_equal(v, "12345678901234A");
+	assert_int_equal(query_get("x=123456789012345%41", "x", v, sizeof(v), &n), QUERY_BAD);
+}
+
 static void
 hex(void **state)
 {
@@ -51,6 +96,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lookup),
+		cmocka_unit_test(find_many),
 		cmocka_unit_test(hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
