@@ -300,18 +300,26 @@ store_rollback(struct store *s)
 	sqlite3_free(msg);
 }
 
+/* Run st to its end and reset it; the bindings are cleared unless keep_bindings. */
 static int
-step_done(struct store *s, sqlite3_stmt *st)
+step_reset(struct store *s, sqlite3_stmt *st, int keep_bindings)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	if (!keep_bindings)
+		sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		snprintf(s->err, sizeof(s->err), "%s", sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
+}
+
+static int
+step_done(struct store *s, sqlite3_stmt *st)
+{
+	return step_reset(s, st, 0);
 }
 
 static uint32_t
@@ -407,11 +415,11 @@ flush_requests(struct store *s)
 	if (n == ROWS_PER_INSERT) {
 		for (i = 0; i < n; i++)
 			bind_row(s, s->ins_requests, i * REQUEST_COLS, &s->rows[i]);
-		rc = step_done(s, s->ins_requests);
+		rc = step_reset(s, s->ins_requests, 1);   /* bind_row sets every value */
 	} else {
 		for (i = 0; i < n && rc == 0; i++) {
 			bind_row(s, s->ins_request, 0, &s->rows[i]);
-			rc = step_done(s, s->ins_request);
+			rc = step_reset(s, s->ins_request, 1);
 		}
 	}
 	s->arena_len = 0;
