@@ -45,6 +45,27 @@ query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen
 	return 0;
 }
 
+/*
+ * A value inside the query string, which is NUL-terminated and ends the value with '&'
+ * or the NUL: strcspn finds its plain prefix a vector at a time, query_decode the rest.
+ */
+static int
+decode_value(const char *val, size_t vlen, struct query_param *p)
+{
+	size_t plain = strcspn(val, "%+&"), rest;
+
+	if (plain > vlen)
+		plain = vlen;
+	if (plain >= p->outsz)
+		return -1;
+	memcpy(p->out, val, plain);
+	if (query_decode(val + plain, vlen - plain, p->out + plain, p->outsz - plain, &rest,
+	    1) == -1)
+		return -1;
+	p->len = plain + rest;
+	return 0;
+}
+
 void
 query_find(const char *q, struct query_param *p, int n)
 {
@@ -77,8 +98,7 @@ query_find(const char *q, struct query_param *p, int n)
 	for (i = 0; i < n; i++) {
 		if (seen[i] == 0)
 			continue;
-		if (seen[i] > 1 || query_decode(val[i], vlen[i], p[i].out, p[i].outsz, &p[i].len,
-		    1) == -1)
+		if (seen[i] > 1 || decode_value(val[i], vlen[i], &p[i]) == -1)
 			p[i].result = QUERY_BAD;
 		else
 			p[i].result = QUERY_FOUND;
