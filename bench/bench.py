@@ -22,6 +22,10 @@ CPU time per MB (workers' utime+stime from /proc); (d) 1,000 keep-alive connecti
 and active: RSS per worker; (e) streamd with analytics on vs off.
 
 Prints one table and writes it to bench/results/<date>.md.
+
+  python3 bench/bench.py --callgrind   instructions per request (a worker) and per record
+                                       (the collector) under valgrind: the machine's 10-20 %
+                                       drift does not touch these, so they measure a change
 """
 import argparse
 import datetime
@@ -163,13 +167,13 @@ class Server:
 
 
 class Streamd(Server):
-    def __init__(self, corpus, work, analytics=True):
+    def __init__(self, corpus, work, analytics=True, workers=2, prefix=()):
         super().__init__("streamd" + ("" if analytics else " (analytics off)"))
         self.dir = tempfile.mkdtemp(dir=work)
         conf = os.path.join(self.dir, "streamd.conf")
         with open(conf, "w") as f:
             f.write("""listen 127.0.0.1:%d;
-workers 2;
+workers %d;
 audio_root "%s";
 secret_key "%s";
 max_file_size 100m;
@@ -184,9 +188,9 @@ keepalive_requests 100000;
 jwt_secret "%s";
 max_connections 20000;
 %s
-""" % (self.port, corpus, KEY, self.dir, self.dir, "on" if analytics else "off",
+""" % (self.port, workers, corpus, KEY, self.dir, self.dir, "on" if analytics else "off",
                 JWT_SECRET, "user root;" if os.geteuid() == 0 else ""))
-        self.proc = subprocess.Popen([BIN, "-f", "-c", conf], stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(list(prefix) + [BIN, "-f", "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.wait()
 
@@ -460,6 +464,62 @@ def wait_drained(server, limit=60):
         time.sleep(0.5)
 
 
+def callgrind_counts(corpus, work, big, small):
+    """Instructions per request in a worker and per record in the collector (callgrind).
+
+    Wall-clock ratios on this VM drift by 10-20 %; instruction counts do not, so a change
+    to a per-request cost is measured here. streamd (one worker) runs under callgrind
+    twice per scenario, 3 s and 9 s of wrk -t1 -c8; the difference of the two runs'
+    counts divided by the difference of their requests leaves out start-up and shutdown.
+    """
+    if shutil.which("valgrind") is None:
+        log("callgrind: valgrind missing (apt-get install valgrind)")
+        return []
+    rows = []
+    for title, kind, ranged in (("small 4 KB GET", small, False),
+                                ("range 64 KiB windows", big, True)):
+        points = []
+        for secs in (3, 9):
+            out = tempfile.mkdtemp(dir=work)
+            sd = Streamd(corpus, work, workers=1, prefix=(
+                "valgrind", "--tool=callgrind", "--callgrind-out-file=%s/cg.%%p" % out))
+            try:
+                urls = os.path.join(work, "cg-%s.urls" % sd.port)
+                write_urls(sd, kind, urls)
+                lua = os.path.join(work, "bench.lua")
+                if not os.path.exists(lua):
+                    with open(lua, "w") as f:
+                        f.write(LUA)
+                env = dict(os.environ, BENCH_URLS=urls, BENCH_RANGE="1" if ranged else "0",
+                           BENCH_TOKEN="")
+                txt = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % secs, "-s", lua,
+                                      "http://127.0.0.1:%d" % sd.port], env=env,
+                                     capture_output=True, text=True).stdout
+                n = int(re.search(r"(\d+) requests in", txt).group(1))
+                time.sleep(3)                   # the collector commits what it got
+            finally:
+                sd.stop()
+            counts = {}
+            for name in os.listdir(out):
+                with open(os.path.join(out, name), errors="replace") as f:
+                    text = f.read()
+                m = re.search(r"^totals: (\d+)", text, re.M)
+                if m is None:
+                    continue
+                if " stream_handle(" in text:
+                    counts["worker"] = int(m.group(1))
+                elif " collector_main(" in text:
+                    counts["collector"] = int(m.group(1))
+            points.append((n, counts))
+        (n1, c1), (n2, c2) = points
+        w = (c2["worker"] - c1["worker"]) / max(1, n2 - n1)
+        c = (c2.get("collector", 0) - c1.get("collector", 0)) / max(1, n2 - n1)
+        log("  callgrind %s: %.0f instructions per request (worker), %.0f per record "
+            "(collector), %d/%d requests" % (title, w, c, n1, n2))
+        rows.append((title, w, c))
+    return rows
+
+
 def median(xs):
     return statistics.median(xs) if xs else 0
 
@@ -469,6 +529,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--secs", type=int, default=DURATION)
     ap.add_argument("--quick", action="store_true", help="1 run of 3 s (smoke)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="only instructions per request and per record, under callgrind")
     ap.add_argument("--corpus", default=os.environ.get("BENCH_CORPUS",
                                                        os.path.join(ROOT, "bench", "corpus")))
     args = ap.parse_args()
@@ -478,6 +540,14 @@ def main():
     os.chmod(work, 0o755)
     log("corpus: %s" % args.corpus)
     big, small = make_corpus(args.corpus)
+    if args.callgrind:
+        try:
+            for title, w, c in callgrind_counts(args.corpus, work, big, small):
+                print("%s: %.0f instructions per request (worker), %.0f per record "
+                      "(collector)" % (title, w, c))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     servers = {}
     results = {}
     try:
