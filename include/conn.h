@@ -76,6 +76,7 @@ struct conn {
 	/* The socket beneath the bufferevent (sockio.cpp). */
 	struct event           *ev_io;          /* edge-triggered read and write */
 	struct event           *ev_kick;        /* look again within this loop iteration */
+	size_t                  read_high;      /* input reading stops at this many bytes */
 	unsigned                readable:1;     /* the socket may hold unread bytes */
 	unsigned                writable:1;     /* the socket took the last write whole */
 	unsigned                rdhup:1;        /* the peer shut its side: EOF is coming */

@@ -8,8 +8,8 @@
  * edge-triggered, and this file does what bufferevent_readcb and bufferevent_writecb did:
  *
  *   read:  recv into a scratch buffer until a short read (the socket is then empty; the
- *          next byte raises a new edge), append to the input, stop at the read high-water
- *          mark; then the read callback if reading is enabled. A FIN that came with the
+ *          next byte raises a new edge), append to the input, stop at c->read_high
+ *          bytes; then the read callback if reading is enabled. A FIN that came with the
  *          data raises no edge of its own: EPOLLRDHUP (EV_CLOSED) says to read on to it.
  *   write: write the output (writev, sendfile for file segments) until it is empty or the
  *          socket is full (then wait for the EPOLLOUT edge while conn.cpp runs
@@ -192,7 +192,7 @@ do_read(struct conn *c)
 {
 	struct bufferevent *bev = c->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t high = bev->wm_read.high, len, want, got = 0;
+	size_t high = c->read_high, len, want, got = 0;
 	ssize_t n;
 
 	while (c->readable && !c->eof) {

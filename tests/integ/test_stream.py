@@ -500,6 +500,41 @@ class ConnectionIOTest(unittest.TestCase):
         self.assertIn(b'"status"', body)
         sock.close()
 
+    def test_pipelining_client_that_does_not_read_is_held_at_a_bound(self):
+        """Reading stops at the input bound (sockio's read_high); the rest waits in TCP."""
+        # this class's server cuts a stalled reader after 1 s (send_timeout), and any
+        # server closes after keepalive_requests: neither here
+        s = Streamd(audio=self.d, workers=1,
+                    extra="send_timeout 60s;\nkeepalive_requests 1000000;\n").start()
+        self.addCleanup(lambda: self.assertEqual(s.cleanup(), ""))
+        worker = s.workers()[0]
+        base = rss_kb(worker)
+        one = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % s.signed("small.mp3")).encode()
+        blob = one * 2000
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        sock.setblocking(False)
+        sent, stalls = 0, 0
+        while stalls < 3 and sent < (256 << 20):
+            try:
+                sent += sock.send(blob)
+                stalls = 0
+            except BlockingIOError:
+                stalls += 1
+                time.sleep(0.3)
+        # held: the kernel's buffers plus the bound, not everything a client can send
+        self.assertLess(sent, 64 << 20, "the server kept reading")
+        self.assertLess(rss_kb(worker) - base, 32 << 10)
+        # and every response still comes, in order, once the client reads
+        sock.setblocking(True)
+        sock.settimeout(10)
+        rest, got = b"", 0
+        for _ in range(min(sent // len(one), 300)):
+            st, h, body, rest = read_response(sock, rest)
+            self.assertEqual((st, body), (200, self.big[:3000]))
+            got += 1
+        self.assertEqual(got, min(sent // len(one), 300))
+        sock.close()
+
     def test_half_close_after_request_gets_whole_response(self):
         for extra in ("", "Range: bytes=0-99\r\n"):
             sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
