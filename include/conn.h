@@ -77,6 +77,7 @@ struct conn {
 	struct event           *ev_io;          /* edge-triggered read and write */
 	struct event           *ev_kick;        /* look again within this loop iteration */
 	size_t                  read_high;      /* input reading stops at this many bytes */
+	struct evbuffer_cb_entry *in_watch;     /* while stopped there: resume on a drain */
 	unsigned                readable:1;     /* the socket may hold unread bytes */
 	unsigned                writable:1;     /* the socket took the last write whole */
 	unsigned                rdhup:1;        /* the peer shut its side: EOF is coming */
@@ -108,6 +109,8 @@ void conn_stop_all(struct worker *w, int drop_busy);
 /* Re-enable accepting if below the limits. */
 void conn_maybe_resume(struct worker *w);
 /* The socket stopped taking a response's bytes (send_timeout runs) / took them all. */
+/* sockio: bytes from the client arrived (the first after an idle period start a timer). */
+void conn_input_arrived(struct conn *c);
 void conn_send_blocked(struct conn *c);
 void conn_send_drained(struct conn *c);
 /* Keep c's memory while callbacks that may close it run (nests). */

@@ -116,14 +116,21 @@ output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		sockio_kick(c);
 }
 
-/* Input was consumed: if reading stopped at the high-water mark, go on. */
+/*
+ * Reading stopped at c->read_high and evhttp consumed some input: go on. Registered only
+ * while stopped there (evhttp may consume from its own deferred callback, which this file
+ * does not see); otherwise the input has no callback to dispatch on each change.
+ */
 static void
 input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = (struct conn *)arg;
 
-	(void)buf;
-	if (info->n_deleted > 0 && c->readable)
+	if (info->n_deleted == 0 || c->in_watch == NULL)
+		return;
+	evbuffer_remove_cb_entry(buf, c->in_watch);     /* safe inside its own call */
+	c->in_watch = NULL;
+	if (c->readable)
 		sockio_kick(c);
 }
 
@@ -197,8 +204,12 @@ do_read(struct conn *c)
 
 	while (c->readable && !c->eof) {
 		len = evbuffer_get_length(in);
-		if (high != 0 && len >= high)
-			break;                  /* input_cb resumes once evhttp consumed some */
+		if (high != 0 && len >= high) {
+			/* input_cb resumes once evhttp consumed some */
+			if (c->in_watch == NULL)
+				c->in_watch = evbuffer_add_cb(in, input_cb, c);
+			break;
+		}
 		want = sizeof(scratch);
 		if (high != 0 && high - len < want)
 			want = high - len;
@@ -261,10 +272,13 @@ process(struct conn *c)
 	bev = c->bev;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 && do_write(c) == -1)
 		return;
-	if (c->readable && do_read(c) > 0 && (bufferevent_get_enabled(bev) & EV_READ)) {
-		bufferevent_trigger(bev, EV_READ, 0);
-		if (c->dead)
-			return;
+	if (c->readable && do_read(c) > 0) {
+		conn_input_arrived(c);
+		if (bufferevent_get_enabled(bev) & EV_READ) {
+			bufferevent_trigger(bev, EV_READ, 0);
+			if (c->dead)
+				return;
+		}
 	}
 	tell_eof(c);
 }
@@ -305,7 +319,6 @@ sockio_attach(struct conn *c)
 		goto fail;
 	c->writable = 1;
 	evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c);
-	evbuffer_add_cb(bufferevent_get_input(bev), input_cb, c);
 	/* The request may be in the input already (read before the hand-over). */
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		sockio_kick(c);
@@ -325,7 +338,9 @@ sockio_detach(struct conn *c)
 	if (c->ev_io == NULL)
 		return;
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), output_cb, c);
-	evbuffer_remove_cb(bufferevent_get_input(c->bev), input_cb, c);
+	if (c->in_watch != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_watch);
+	c->in_watch = NULL;
 	event_free(c->ev_io);
 	event_free(c->ev_kick);
 	c->ev_io = c->ev_kick = NULL;

@@ -507,16 +507,20 @@ class ConnectionIOTest(unittest.TestCase):
         s = Streamd(audio=self.d, workers=1,
                     extra="send_timeout 60s;\nkeepalive_requests 1000000;\n").start()
         self.addCleanup(lambda: self.assertEqual(s.cleanup(), ""))
+        with open(os.path.join(self.d, "tiny.mp3"), "wb") as f:
+            f.write(b"0123456789")
         worker = s.workers()[0]
         base = rss_kb(worker)
-        one = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % s.signed("small.mp3")).encode()
+        one = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % s.signed("tiny.mp3")).encode()
         blob = one * 2000
         sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         sock.setblocking(False)
-        sent, stalls = 0, 0
+        sent, stalls, pos = 0, 0, 0
         while stalls < 3 and sent < (256 << 20):
             try:
-                sent += sock.send(blob)
+                k = sock.send(blob[pos:])       # may take part: go on from there
+                sent += k
+                pos = (pos + k) % len(blob)
                 stalls = 0
             except BlockingIOError:
                 stalls += 1
@@ -524,15 +528,15 @@ class ConnectionIOTest(unittest.TestCase):
         # held: the kernel's buffers plus the bound, not everything a client can send
         self.assertLess(sent, 64 << 20, "the server kept reading")
         self.assertLess(rss_kb(worker) - base, 32 << 10)
-        # and every response still comes, in order, once the client reads
+        # and every response comes, in order, once the client reads: more requests than
+        # the bound holds, so reading resumes after evhttp consumed the held ones
         sock.setblocking(True)
         sock.settimeout(10)
-        rest, got = b"", 0
-        for _ in range(min(sent // len(one), 300)):
+        rest = b""
+        n = sent // len(one)
+        for _ in range(n):
             st, h, body, rest = read_response(sock, rest)
-            self.assertEqual((st, body), (200, self.big[:3000]))
-            got += 1
-        self.assertEqual(got, min(sent // len(one), 300))
+            self.assertEqual((st, body), (200, b"0123456789"))
         sock.close()
 
     def test_half_close_after_request_gets_whole_response(self):
