@@ -17,6 +17,18 @@ size_t str_lcpy(char *dst, const char *src, size_t size);
 int    str_token_eq(const char *s, size_t len, const char *name);
 /* Value of one hex digit, -1 if c is not one. */
 int    hex_value(char c);
+/*
+ * Text assembled by hand where printf would be a per-request cost: appends stop at end
+ * (the text is cut, never overrun); the caller terminates it if it needs a C string.
+ */
+struct text {
+	char           *p;
+	char           *end;
+};
+void   text_put(struct text *t, const char *s, size_t n);
+void   text_str(struct text *t, const char *s);
+void   text_u64(struct text *t, uint64_t v);
+#define TEXT_LIT(t, s) text_put((t), (s), sizeof(s) - 1)
 /* CLOCK_MONOTONIC in ms and µs, CLOCK_REALTIME in ms. */
 int64_t clock_mono_ms(void);
 int64_t clock_mono_us(void);

@@ -133,20 +133,17 @@ begin(void)
 static void
 client_text(const struct analytics_access *a, char *out, size_t outsz)
 {
-	char *p = out;
-	int i, v;
+	struct text t = { out, out + outsz - 1 };       /* room for the NUL */
+	int i;
 
 	if (a->family == 4 && outsz >= 16) {
 		/* inet_ntop goes through sprintf: this is one record's largest cost after SQLite */
 		for (i = 0; i < 4; i++) {
-			v = a->addr[i];
-			if (v >= 100)
-				*p++ = (char)('0' + v / 100);
-			if (v >= 10)
-				*p++ = (char)('0' + v / 10 % 10);
-			*p++ = (char)('0' + v % 10);
-			*p++ = i < 3 ? '.' : '\0';
+			if (i > 0)
+				TEXT_LIT(&t, ".");
+			text_u64(&t, a->addr[i]);
 		}
+		*t.p = '\0';
 	} else if (a->family == 6) {
 		inet_ntop(AF_INET6, a->addr, out, (socklen_t)outsz);
 	} else {

@@ -10,17 +10,11 @@ int
 query_decode(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
     int plus_is_space)
 {
-	size_t i = 0, n;
+	size_t i, n = 0;
 	int hi, lo;
 	char c;
 
-	/* The plain prefix (all of a signature or an expiry) is copied as it is. */
-	while (i < len && in[i] != '%' && in[i] != '+' && in[i] != '\0')
-		i++;
-	if (i >= outsz)
-		return -1;
-	memcpy(out, in, i);
-	for (n = i; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		c = in[i];
 		if (c == '%') {
 			if (i + 2 >= len)

@@ -91,11 +91,10 @@ struct track_slot {
 #define REQUEST_COLS    15
 
 struct pending_row {
-	int64_t         ts_ms, track_id, session_id, range_start, range_end, file_size;
-	int64_t         duration_us;
-	uint64_t        bytes;
-	int             status, aborted, head;
-	size_t          text[4], text_len[4];   /* client, subject, user agent, referrer */
+	struct analytics_access a;              /* its text pointers point into a datagram */
+	size_t          text[4], text_len[4];   /* so the text is in the arena: client,
+	                                         * subject, user agent, referrer */
+	int64_t         track_id, session_id;
 };
 
 struct store {
@@ -388,21 +387,21 @@ bind_row(struct store *s, sqlite3_stmt *st, int base, const struct pending_row *
 
 	for (i = 0; i < 4; i++)
 		t[i] = s->arena + r->text[i];
-	sqlite3_bind_int64(st, base + 1, r->ts_ms);
+	sqlite3_bind_int64(st, base + 1, r->a.ts_ms);
 	sqlite3_bind_text(st, base + 2, t[0], (int)r->text_len[0], SQLITE_STATIC);
 	bind_opt_text(st, base + 3, t[1], r->text_len[1]);
 	bind_opt_int(st, base + 4, r->track_id > 0, r->track_id);
-	sqlite3_bind_int(st, base + 5, r->status);
-	sqlite3_bind_int64(st, base + 6, (sqlite3_int64)r->bytes);
-	bind_opt_int(st, base + 7, r->range_start >= 0, r->range_start);
-	bind_opt_int(st, base + 8, r->range_start >= 0, r->range_end);
-	bind_opt_int(st, base + 9, r->file_size >= 0, r->file_size);
-	sqlite3_bind_int64(st, base + 10, r->duration_us);
+	sqlite3_bind_int(st, base + 5, r->a.status);
+	sqlite3_bind_int64(st, base + 6, (sqlite3_int64)r->a.bytes);
+	bind_opt_int(st, base + 7, r->a.range_start >= 0, r->a.range_start);
+	bind_opt_int(st, base + 8, r->a.range_start >= 0, r->a.range_end);
+	bind_opt_int(st, base + 9, r->a.file_size >= 0, r->a.file_size);
+	sqlite3_bind_int64(st, base + 10, r->a.duration_us);
 	bind_opt_text(st, base + 11, t[2], r->text_len[2]);
 	bind_opt_text(st, base + 12, t[3], r->text_len[3]);
 	bind_opt_int(st, base + 13, r->session_id > 0, r->session_id);
-	sqlite3_bind_int(st, base + 14, r->aborted);
-	sqlite3_bind_int(st, base + 15, r->head);
+	sqlite3_bind_int(st, base + 14, (r->a.flags & ANALYTICS_F_ABORTED) != 0);
+	sqlite3_bind_int(st, base + 15, (r->a.flags & ANALYTICS_F_HEAD) != 0);
 }
 
 /* Insert the waiting rows: a full group with one statement, fewer one by one. */
@@ -458,17 +457,9 @@ store_insert_request(struct store *s, const struct analytics_access *a, const ch
 {
 	struct pending_row *r = &s->rows[s->nrows];
 
-	r->ts_ms = a->ts_ms;
+	r->a = *a;              /* the text it points to is copied into the arena below */
 	r->track_id = track_id;
 	r->session_id = session_id;
-	r->range_start = a->range_start;
-	r->range_end = a->range_end;
-	r->file_size = a->file_size;
-	r->duration_us = a->duration_us;
-	r->bytes = a->bytes;
-	r->status = a->status;
-	r->aborted = (a->flags & ANALYTICS_F_ABORTED) != 0;
-	r->head = (a->flags & ANALYTICS_F_HEAD) != 0;
 	r->text_len[0] = strlen(client);
 	r->text_len[1] = a->subject != NULL ? a->subject_len : 0;
 	r->text_len[2] = a->user_agent != NULL ? a->user_agent_len : 0;

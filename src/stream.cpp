@@ -5,7 +5,6 @@
  * traversal learns nothing either way), credentials (401/400/403/410), the file (404,
  * 403 when over max_file_size), preconditions (304/412), Range (206/416, If-Range).
  */
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -26,54 +25,8 @@
 #include "precond.h"
 #include "range.h"
 #include "stream.h"
+#include "util.h"
 #include "worker.h"
-
-/* Bounded text assembly for the header block: never past end, no printf. */
-struct lines {
-	char           *p;
-	char           *end;
-};
-
-static void
-put(struct lines *l, const char *s, size_t n)
-{
-	if (n > (size_t)(l->end - l->p))
-		n = (size_t)(l->end - l->p);
-	memcpy(l->p, s, n);
-	l->p += n;
-}
-
-#define PUT_LIT(l, s) put((l), (s), sizeof(s) - 1)
-
-static void
-put_str(struct lines *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
-
-static void
-put_u64(struct lines *l, uint64_t v)
-{
-	static const char pairs[] =
-	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	    "8081828384858687888990919293949596979899";
-	char d[20];
-	size_t i = sizeof(d);
-
-	while (v >= 100) {              /* two digits per division */
-		i -= 2;
-		memcpy(d + i, pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		i -= 2;
-		memcpy(d + i, pairs + 2 * v, 2);
-	} else {
-		d[--i] = (char)('0' + v);
-	}
-	put(l, d + i, sizeof(d) - i);
-}
 
 /*
  * The entity's headers as one output entry (see http_out_lines): Content-Length,
@@ -88,32 +41,32 @@ entity_headers(struct evhttp_request *req, const struct filecache_file *f,
     const struct range *r)
 {
 	char block[512];        /* at most ~400: every part below is bounded */
-	struct lines l = { block, block + sizeof(block) };
+	struct text l = { block, block + sizeof(block) };
 
 	if (mime != NULL) {
-		put_u64(&l, len);
-		PUT_LIT(&l, "\r\nContent-Type: ");
-		put_str(&l, mime);
-		PUT_LIT(&l, "\r\nETag: ");
+		text_u64(&l, len);
+		TEXT_LIT(&l, "\r\nContent-Type: ");
+		text_str(&l, mime);
+		TEXT_LIT(&l, "\r\nETag: ");
 	}
-	put_str(&l, f->etag);
-	PUT_LIT(&l, "\r\nLast-Modified: ");
-	put_str(&l, f->last_modified);
+	text_str(&l, f->etag);
+	TEXT_LIT(&l, "\r\nLast-Modified: ");
+	text_str(&l, f->last_modified);
 	if (a->kind == AUTH_KIND_SIGNED && a->expires > now_s) {
-		PUT_LIT(&l, "\r\nCache-Control: private, max-age=");
-		put_u64(&l, (uint64_t)(a->expires - now_s));
+		TEXT_LIT(&l, "\r\nCache-Control: private, max-age=");
+		text_u64(&l, (uint64_t)(a->expires - now_s));
 	} else {
-		PUT_LIT(&l, "\r\nCache-Control: private, no-cache");
+		TEXT_LIT(&l, "\r\nCache-Control: private, no-cache");
 	}
 	if (mime != NULL)
-		PUT_LIT(&l, "\r\nAccept-Ranges: bytes");
+		TEXT_LIT(&l, "\r\nAccept-Ranges: bytes");
 	if (r != NULL) {
-		PUT_LIT(&l, "\r\nContent-Range: bytes ");
-		put_u64(&l, (uint64_t)r->start);
-		PUT_LIT(&l, "-");
-		put_u64(&l, (uint64_t)r->end);
-		PUT_LIT(&l, "/");
-		put_u64(&l, (uint64_t)f->size);
+		TEXT_LIT(&l, "\r\nContent-Range: bytes ");
+		text_u64(&l, (uint64_t)r->start);
+		TEXT_LIT(&l, "-");
+		text_u64(&l, (uint64_t)r->end);
+		TEXT_LIT(&l, "/");
+		text_u64(&l, (uint64_t)f->size);
 	}
 	http_out_lines(req, mime != NULL ? "Content-Length" : "ETag", block,
 	    (size_t)(l.p - block));

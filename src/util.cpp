@@ -54,6 +54,45 @@ hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 	return bad < 0 ? -1 : 0;
 }
 
+void
+text_put(struct text *t, const char *s, size_t n)
+{
+	if (n > (size_t)(t->end - t->p))
+		n = (size_t)(t->end - t->p);
+	memcpy(t->p, s, n);
+	t->p += n;
+}
+
+void
+text_str(struct text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+void
+text_u64(struct text *t, uint64_t v)
+{
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	    "8081828384858687888990919293949596979899";
+	char d[20];
+	size_t i = sizeof(d);
+
+	while (v >= 100) {              /* two digits per division */
+		i -= 2;
+		memcpy(d + i, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(d + i, pairs + 2 * v, 2);
+	} else {
+		d[--i] = (char)('0' + v);
+	}
+	text_put(t, d + i, sizeof(d) - i);
+}
+
 size_t
 str_lcpy(char *dst, const char *src, size_t size)
 {

@@ -1,5 +1,6 @@
 /* test_query.cpp: query-string lookup and hex helpers (query.h, util.h). */
 #include "cmocka_inc.h"
+#include <stdio.h>
 #include <string.h>
 
 #include "query.h"
@@ -87,6 +88,30 @@ hex(void **state)
 	assert_memory_equal(o, b, 4);
 	assert_int_equal(hex_decode("00ab10f", 7, o, 4), -1);
 	assert_int_equal(hex_decode("00ab10fg", 8, o, 4), -1);
+	{
+		/* text: numbers as printf writes them, cut at the end, never past it */
+		static const uint64_t nums[] = { 0, 9, 10, 99, 100, 101, 65535, 1234567890123ULL,
+		    UINT64_MAX };
+		char buf[32], want[32];
+		struct text t;
+		size_t i;
+
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			t.p = buf;
+			t.end = buf + sizeof(buf) - 1;
+			text_u64(&t, nums[i]);
+			*t.p = '\0';
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)nums[i]);
+			assert_string_equal(buf, want);
+		}
+		memset(buf, 'x', sizeof(buf));
+		t.p = buf;
+		t.end = buf + 6;
+		TEXT_LIT(&t, "bytes ");
+		text_u64(&t, 12345);
+		assert_ptr_equal(t.p, buf + 6);
+		assert_memory_equal(buf, "bytes x", 7);
+	}
 	assert_true(str_token_eq(" gzip ", 6, "GZIP"));
 	assert_false(str_token_eq("gzipx", 5, "gzip"));
 }
