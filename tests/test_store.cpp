@@ -132,28 +132,30 @@ insert(struct store *s, int i)
 	assert_int_equal(store_insert_request(s, &a, client, i % 8, i % 10 ? 1000 + i : 0), 0);
 }
 
+/* Rows from to to - 1 in one committed transaction. */
+static void
+batch(struct store *s, int from, int to)
+{
+	int i;
+
+	assert_int_equal(store_begin(s), 0);
+	for (i = from; i < to; i++)
+		insert(s, i);
+	assert_int_equal(store_commit(s), 0);
+}
+
 /* Every value back as given, in order, across whole groups and remainders. */
 static void
 rows_round_trip(void **state)
 {
 	char err[256];
 	struct store *s = store_open(db_path, err, sizeof(err));
-	int i;
 
 	(void)state;
 	assert_non_null(s);
-	assert_int_equal(store_begin(s), 0);
-	for (i = 0; i < 37; i++)                /* two groups of 16 and 5 single rows */
-		insert(s, i);
-	assert_int_equal(store_commit(s), 0);
-	assert_int_equal(store_begin(s), 0);
-	for (; i < 40; i++)                     /* fewer than a group */
-		insert(s, i);
-	assert_int_equal(store_commit(s), 0);
-	assert_int_equal(store_begin(s), 0);
-	for (; i < 56; i++)                     /* exactly a group */
-		insert(s, i);
-	assert_int_equal(store_commit(s), 0);
+	batch(s, 0, 37);                /* two groups of 16 and 5 single rows */
+	batch(s, 37, 40);               /* fewer than a group */
+	batch(s, 40, 56);               /* exactly a group */
 	store_close(s);
 	check_rows(0, 56);
 }
@@ -172,10 +174,7 @@ rollback_drops_waiting_rows(void **state)
 	for (i = 0; i < 20; i++)
 		insert(s, i);
 	store_rollback(s);
-	assert_int_equal(store_begin(s), 0);
-	for (i = 0; i < 3; i++)
-		insert(s, i);
-	assert_int_equal(store_commit(s), 0);
+	batch(s, 0, 3);
 	store_close(s);
 	check_rows(0, 3);
 }

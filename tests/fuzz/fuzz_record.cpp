@@ -1,6 +1,6 @@
 // fuzz_record.cpp: libFuzzer target for the analytics datagram decoder (record.h)
 // and the session tracker fed with what it decodes (sessions.h).
-// sources: record.cpp sessions.cpp
+// sources: record.cpp sessions.cpp util.cpp
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
