@@ -6,6 +6,7 @@
 #include <sys/queue.h>
 
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
@@ -24,14 +25,19 @@
 #define ALLOW_READ  "GET, HEAD, OPTIONS"
 #define ALLOW_POST  "POST, OPTIONS"
 
-/* 414 / 431 for requests over the configured limits; 0 if within them. */
+/*
+ * 414 / 431 for a request over the configured limits; 400 for a head that two parsers
+ * could read two ways (RFC 9112 3.2 and 6.3): an HTTP/1.1 request without Host, more
+ * than one Host, more than one Content-Length. 0 if none of these.
+ */
 static int
-check_limits(struct worker *w, struct conn *c, struct evhttp_request *req)
+check_head(struct worker *w, struct conn *c, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
+	const char *why = NULL;
 	size_t total = 0;
-	int n = 0;
+	int n = 0, hosts = 0, lengths = 0;
 
 	if ((int64_t)strlen(evhttp_request_get_uri(req)) > w->conf->max_uri_length) {
 		METRIC_ADD(w->m->requests_rejected, 1);
@@ -42,6 +48,10 @@ check_limits(struct worker *w, struct conn *c, struct evhttp_request *req)
 	TAILQ_FOREACH(kv, in, next) {
 		n++;
 		total += strlen(kv->key) + strlen(kv->value) + 4;
+		if (strcasecmp(kv->key, "Host") == 0)
+			hosts++;
+		else if (strcasecmp(kv->key, "Content-Length") == 0)
+			lengths++;
 	}
 	if (n > w->conf->max_headers || (int64_t)total > w->conf->max_header_size) {
 		METRIC_ADD(w->m->requests_rejected, 1);
@@ -51,17 +61,17 @@ check_limits(struct worker *w, struct conn *c, struct evhttp_request *req)
 		    "the request header fields are too large");
 		return -1;
 	}
-	/* Two Content-Length values could mean two bodies to two parsers. */
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-		int cl = 0;
-		TAILQ_FOREACH(kv, in, next)
-			if (strcasecmp(kv->key, "Content-Length") == 0)
-				cl++;
-		if (cl > 1) {
-			http_out(req, "Connection", "close");
-			http_error(w, c, req, 400, "bad_request", "duplicate Content-Length");
-			return -1;
-		}
+	if (hosts == 0 && (req->major > 1 || (req->major == 1 && req->minor >= 1)))
+		why = "an HTTP/1.1 request needs a Host header";
+	else if (hosts > 1)
+		why = "more than one Host header";
+	else if (lengths > 1)
+		why = "more than one Content-Length header";
+	if (why != NULL) {
+		METRIC_ADD(w->m->requests_rejected, 1);
+		http_out(req, "Connection", "close");
+		http_error(w, c, req, 400, "bad_request", why);
+		return -1;
 	}
 	return 0;
 }
@@ -116,7 +126,7 @@ router_handle(struct evhttp_request *req, void *arg)
 		c->r.route = route;
 		c->r.rate_class = rclass;
 	}
-	if (check_limits(w, c, req) == -1)
+	if (check_head(w, c, req) == -1)
 		return;
 	if (c != NULL)
 		clientip_resolve(w, c, req);

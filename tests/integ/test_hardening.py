@@ -245,6 +245,18 @@ class LimitsTest(unittest.TestCase):
             r = s.raw(b"POST /auth/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                       b"Content-Length: 3\r\n\r\nabc")
             self.assertIn(status_of(r), (400,))
+            # RFC 9112 3.2: Host is required in HTTP/1.1 and may appear once.
+            r = s.raw(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+            self.assertEqual(status_of(r), 400, r[:200])
+            self.assertIn(b"Host", r)
+            r = s.raw(b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+            self.assertEqual(status_of(r), 400, r[:200])
+            self.assertIn(b"Connection: close", r)
+            r = s.raw(b"GET /health HTTP/1.0\r\n\r\n")
+            self.assertEqual(status_of(r), 200, r[:200])
+            r = s.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                      b"Content-Length: 0\r\n\r\n")
+            self.assertEqual(status_of(r), 400, r[:200])
             r = s.raw(b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertIn(status_of(r), (400, 405, 501))
             r = s.raw(b"garbage\r\n\r\n")
