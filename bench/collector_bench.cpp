@@ -3,7 +3,7 @@
  * the way workers do, packs them into datagrams, and runs them through the collector's
  * path (decode, session tracking, one transaction per batch) into a fresh SQLite file.
  *
- *   build/collector_bench [records] [batch]      (make bench builds and runs it)
+ *   build/collector_bench [records] [batch]      (make bench builds and runs it: row g)
  */
 #include <stdio.h>
 #include <stdlib.h>
