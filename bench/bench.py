@@ -4,7 +4,9 @@
   make bench                      (or: python3 bench/bench.py [--quick] [--runs N])
 
 1. A deterministic corpus (200 files of 1-8 MB, 200 of 4 KB; AES-CTR keystream of a fixed
-   seed, so every run serves the same bytes) in a temporary directory, never committed.
+   seed, so every run serves the same bytes) in a temporary directory, never committed:
+   $TMPDIR/streamd-bench-corpus (or --corpus / BENCH_CORPUS), made on the first run and
+   reused while every file has its size.
 2. nginx (Debian package) with its own configuration: 2 workers, sendfile, keep-alive,
    access log off, and secure_link checking an expiring signed URL on every request, so
    that both servers do equivalent authentication work. Two variants, tcp_nopush on and
@@ -549,8 +551,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 run of 3 s (smoke)")
     ap.add_argument("--callgrind", action="store_true",
                     help="only instructions per request and per record, under callgrind")
-    ap.add_argument("--corpus", default=os.environ.get("BENCH_CORPUS",
-                                                       os.path.join(ROOT, "bench", "corpus")))
+    ap.add_argument("--corpus", default=os.environ.get("BENCH_CORPUS", os.path.join(
+        tempfile.gettempdir(), "streamd-bench-corpus")))
     args = ap.parse_args()
     if args.quick:
         args.runs, args.secs = 1, 3

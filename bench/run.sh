@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh: `make bench`. The corpus lives in bench/corpus/ (ignored by git; about 900 MB,
-# made once). Pass --quick for a smoke run.
+# run.sh: `make bench`. The corpus (about 900 MB) is made once in $TMPDIR/streamd-bench-corpus
+# (or BENCH_CORPUS) and reused. Pass --quick for a smoke run.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 command -v wrk >/dev/null || { echo "bench: wrk missing (make deps)"; exit 1; }
