@@ -546,7 +546,7 @@ def median(xs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--secs", type=int, default=DURATION)
     ap.add_argument("--quick", action="store_true", help="1 run of 3 s (smoke)")
     ap.add_argument("--callgrind", action="store_true",
