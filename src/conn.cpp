@@ -24,6 +24,7 @@
 
 #include "accesslog.h"
 #include "analytics.h"
+#include "clientip.h"
 #include "conn.h"
 #include "http.h"
 #include "log.h"
@@ -246,23 +247,6 @@ fd_slot(struct worker *w, int fd)
 	return 0;
 }
 
-static void
-addr_text(const struct sockaddr *sa, char *out, size_t outsz)
-{
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
-		    (socklen_t)outsz);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6))
-			inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)outsz);
-		else
-			inet_ntop(AF_INET6, a6, out, (socklen_t)outsz);
-	} else {
-		snprintf(out, outsz, "unix");
-	}
-}
-
 /* Adopt one accepted connection whose evhttp_connection now exists. */
 static void
 adopt(struct worker *w, struct bufferevent *bev)
@@ -301,7 +285,7 @@ adopt(struct worker *w, struct bufferevent *bev)
 	} else {
 		c->peer.ss_family = AF_UNSPEC;
 	}
-	addr_text((const struct sockaddr *)&c->peer, c->peer_text, sizeof(c->peer_text));
+	clientip_text((const struct sockaddr *)&c->peer, c->peer_text, sizeof(c->peer_text));
 	memcpy(&c->client, &c->peer, sizeof(c->client));
 	memcpy(c->client_text, c->peer_text, sizeof(c->client_text));
 	c->timer = evtimer_new(w->base, timer_cb, c);

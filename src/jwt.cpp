@@ -390,14 +390,30 @@ jwk_bytes(const cJSON *jwk, const char *name, unsigned char *out, size_t outsz, 
 	return b64url_decode(v->valuestring, strlen(v->valuestring), out, outsz, n);
 }
 
+/* The public key of type ("RSA", "EC") made of the parameters in bld; NULL if it is not one. */
+static EVP_PKEY *
+public_key(const char *type, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return pk;
+}
+
 static EVP_PKEY *
 jwk_rsa(const cJSON *jwk)
 {
 	unsigned char nb[1024], eb[16];
 	size_t nl, el;
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pk = NULL;
 	BIGNUM *n = NULL, *e = NULL;
 
@@ -406,16 +422,10 @@ jwk_rsa(const cJSON *jwk)
 		return NULL;
 	n = BN_bin2bn(nb, (int)nl, NULL);
 	e = BN_bin2bn(eb, (int)el, NULL);
-	if (n == NULL || e == NULL || (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pk = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
+	if (n != NULL && e != NULL && (bld = OSSL_PARAM_BLD_new()) != NULL &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+		pk = public_key("RSA", bld);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(n);
 	BN_free(e);
@@ -429,8 +439,6 @@ jwk_ec(const cJSON *jwk, const char *crv)
 	size_t xl, yl, sz;
 	const char *group;
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pk = NULL;
 
 	if (strcmp(crv, "P-256") == 0) {
@@ -454,16 +462,10 @@ jwk_ec(const cJSON *jwk, const char *crv)
 	pub[0] = 0x04;
 	memcpy(pub + 1 + (sz - xl), x, xl);
 	memcpy(pub + 1 + sz + (sz - yl), y, yl);
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * sz) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pk = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
+	if ((bld = OSSL_PARAM_BLD_new()) != NULL &&
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * sz))
+		pk = public_key("EC", bld);
 	OSSL_PARAM_BLD_free(bld);
 	return pk;
 }
@@ -752,6 +754,26 @@ str_claim(const cJSON *p, const char *name, char *out, size_t outsz)
 	return 0;
 }
 
+/* Claim name, if present, in *out: 0, or -1 (and why) when it is not an array of strings. */
+static int
+string_array(const cJSON *p, const char *name, const cJSON **out, char *why, size_t whylen)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, name), *item;
+
+	*out = a;
+	if (a == NULL)
+		return 0;
+	if (cJSON_IsArray(a)) {
+		cJSON_ArrayForEach(item, a)
+			if (!cJSON_IsString(item))
+				break;
+		if (item == NULL)
+			return 0;
+	}
+	snprintf(why, whylen, "%s must be an array of strings", name);
+	return -1;
+}
+
 static enum jwt_error
 claims(struct jwt_keys *ks, const cJSON *p, const cJSON *hdr, int64_t now,
     enum jwt_use use, struct jwt_claims *out, char *why, size_t whylen)
@@ -817,20 +839,13 @@ claims(struct jwt_keys *ks, const cJSON *p, const cJSON *hdr, int64_t now,
 			return JWT_ERR_CLAIMS;
 		}
 	}
-	roles = cJSON_GetObjectItemCaseSensitive(p, "roles");
+	if (string_array(p, "roles", &roles, why, whylen) == -1 ||
+	    string_array(p, "permissions", &perms, why, whylen) == -1)
+		return JWT_ERR_CLAIMS;
 	if (roles != NULL) {
-		if (!cJSON_IsArray(roles)) {
-			snprintf(why, whylen, "roles must be an array of strings");
-			return JWT_ERR_CLAIMS;
-		}
-		cJSON_ArrayForEach(item, roles) {
-			if (!cJSON_IsString(item)) {
-				snprintf(why, whylen, "roles must be an array of strings");
-				return JWT_ERR_CLAIMS;
-			}
+		cJSON_ArrayForEach(item, roles)
 			if (out->nroles < JWT_MAX_ROLES && strlen(item->valuestring) < 32)
 				snprintf(out->roles[out->nroles++], 32, "%s", item->valuestring);
-		}
 	} else if ((item = cJSON_GetObjectItemCaseSensitive(p, "role")) != NULL) {
 		if (!cJSON_IsString(item)) {
 			snprintf(why, whylen, "role must be a string");
@@ -839,21 +854,9 @@ claims(struct jwt_keys *ks, const cJSON *p, const cJSON *hdr, int64_t now,
 		if (strlen(item->valuestring) < 32)
 			snprintf(out->roles[out->nroles++], 32, "%s", item->valuestring);
 	}
-	perms = cJSON_GetObjectItemCaseSensitive(p, "permissions");
-	if (perms != NULL) {
-		if (!cJSON_IsArray(perms)) {
-			snprintf(why, whylen, "permissions must be an array of strings");
-			return JWT_ERR_CLAIMS;
-		}
-		cJSON_ArrayForEach(item, perms) {
-			if (!cJSON_IsString(item)) {
-				snprintf(why, whylen, "permissions must be an array of strings");
-				return JWT_ERR_CLAIMS;
-			}
-			if ((i = conf_perm_parse(item->valuestring)) >= 0)
-				out->perm_bits |= 1u << i;
-		}
-	}
+	cJSON_ArrayForEach(item, perms)
+		if ((i = conf_perm_parse(item->valuestring)) >= 0)
+			out->perm_bits |= 1u << i;
 	if (str_claim(p, "scope", scope, sizeof(scope)) == 0) {
 		char *save = NULL, *tok;
 		for (tok = strtok_r(scope, " ", &save); tok; tok = strtok_r(NULL, " ", &save))

@@ -633,6 +633,19 @@ note_static(const char *name)
 	    name);
 }
 
+/* A reload that cannot be carried out: the running configuration stays; next is freed. */
+static void
+reload_failed(struct conf *next, const char *why)
+{
+	log_error("reload failed, keeping the running configuration: %s", why);
+	if (next != NULL) {
+		conf_free(next);
+		free(next);
+	}
+	__atomic_add_fetch(&shm_get()->reload_failures, 1, __ATOMIC_RELAXED);
+	notify_send("READY=1\nSTATUS=reload failed; serving with the previous configuration");
+}
+
 static void
 reload(void)
 {
@@ -646,38 +659,20 @@ reload(void)
 	log_notice("reloading configuration from %s", M.conf_path);
 	next = (struct conf *)calloc(1, sizeof(*next));
 	if (next == NULL || conf_load(next, M.conf_path, err, sizeof(err)) == -1) {
-		log_error("reload failed, keeping the running configuration: %s",
-		    next ? err : "out of memory");
-		if (next != NULL) {
-			conf_free(next);
-			free(next);
-		}
-		__atomic_add_fetch(&shm_get()->reload_failures, 1, __ATOMIC_RELAXED);
-		notify_send("READY=1\nSTATUS=reload failed; serving with the previous "
-		    "configuration");
+		reload_failed(next, next ? err : "out of memory");
 		return;
 	}
 	err[0] = '\0';
 	keys = jwt_keys_load(next, err, sizeof(err));
 	jwt_keys_free(keys);
 	if (keys == NULL && err[0] != '\0') {
-		log_error("reload failed, keeping the running configuration: %s", err);
-		conf_free(next);
-		free(next);
-		__atomic_add_fetch(&shm_get()->reload_failures, 1, __ATOMIC_RELAXED);
-		notify_send("READY=1\nSTATUS=reload failed; serving with the previous "
-		    "configuration");
+		reload_failed(next, err);
 		return;
 	}
 	conf_keep_static(M.conf, next, note_static);
 	workers = conf_workers(next);
 	if (sockets_sync(next, workers, 0, err, sizeof(err)) == -1) {
-		log_error("reload failed, keeping the running configuration: %s", err);
-		conf_free(next);
-		free(next);
-		__atomic_add_fetch(&shm_get()->reload_failures, 1, __ATOMIC_RELAXED);
-		notify_send("READY=1\nSTATUS=reload failed; serving with the previous "
-		    "configuration");
+		reload_failed(next, err);
 		return;
 	}
 	if ((next->error_log == NULL) != (M.conf->error_log == NULL) ||

@@ -142,6 +142,10 @@ claim_errors(void **state)
 		{ "{\"iss\":\"https://issuer.example\",\"exp\":1700000100}", JWT_ERR_CLAIMS },
 		{ GOOD ",\"roles\":\"admin\"}", JWT_ERR_CLAIMS },
 		{ GOOD ",\"roles\":[1]}", JWT_ERR_CLAIMS },
+		{ GOOD ",\"roles\":[\"a\",null]}", JWT_ERR_CLAIMS },
+		{ GOOD ",\"permissions\":\"stream\"}", JWT_ERR_CLAIMS },
+		{ GOOD ",\"permissions\":[\"stream\",2]}", JWT_ERR_CLAIMS },
+		{ GOOD ",\"role\":[\"admin\"]}", JWT_ERR_CLAIMS },
 		{ GOOD ",\"sub\":7}", JWT_ERR_CLAIMS },
 		{ GOOD ",\"typ\":\"refresh\"}", JWT_ERR_CLAIMS },         /* refresh as access */
 		{ GOOD ",\"x\":[[[[[[[[[[1]]]]]]]]]]}", JWT_ERR_MALFORMED },
