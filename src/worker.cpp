@@ -20,6 +20,7 @@
 #include "accesslog.h"
 #include "analytics.h"
 #include "conn.h"
+#include "evfast.h"
 #include "filecache.h"
 #include "httpdate.h"
 #include "jwt.h"
@@ -339,6 +340,8 @@ worker_main(const struct worker_args *a)
 	if (h != NULL)
 		h->procs[w->proc].heartbeat_ms = clock_mono_ms();
 	log_info("serving on %d socket(s), generation %d", w->nlisteners, w->generation);
+	log_debug("evhttp's formatting and header-name compares: %s", evfast_active() ?
+	    "streamd's (evfast)" : "libevent's own");
 
 	if (event_base_dispatch(w->base) == -1)
 		rc = 1;

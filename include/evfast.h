@@ -1,0 +1,12 @@
+/*
+ * evfast.h: faster bodies for libevent functions that evhttp calls on every request
+ * (evutil_vsnprintf, evutil_ascii_strcasecmp, evutil_ascii_strncasecmp), with their
+ * contracts unchanged. They take libevent's place by ELF symbol interposition.
+ */
+#ifndef STREAMD_EVFAST_H
+#define STREAMD_EVFAST_H
+
+/* 1 if libevent's own calls reach these bodies (the process resolves them here). */
+int evfast_active(void);
+
+#endif
