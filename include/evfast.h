@@ -1,7 +1,8 @@
 /*
- * evfast.h: faster bodies for libevent functions that evhttp calls on every request
- * (evutil_vsnprintf, evutil_ascii_strcasecmp, evutil_ascii_strncasecmp), with their
- * contracts unchanged. They take libevent's place by ELF symbol interposition.
+ * evfast.h: faster bodies for functions that evhttp calls on every request
+ * (evutil_vsnprintf, evutil_ascii_strcasecmp, evutil_ascii_strncasecmp,
+ * evhttp_find_header, __isoc99_sscanf), with their contracts unchanged. They take the
+ * libraries' place by ELF symbol interposition.
  */
 #ifndef STREAMD_EVFAST_H
 #define STREAMD_EVFAST_H

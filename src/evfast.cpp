@@ -1,10 +1,10 @@
 /*
- * evfast.cpp: faster bodies for three libevent functions that evhttp calls on every
- * request, each keeping the contract of the one it stands in for (libevent 2.1,
- * evutil.c). libevent calls its exported functions through its PLT, so a definition in
- * the executable is the one the whole process uses (ELF symbol interposition, as with
- * malloc). Where that does not hold, libevent runs its own and nothing else changes;
- * evfast_active() tells which.
+ * evfast.cpp: faster bodies for five functions that evhttp calls on every request (four
+ * of libevent's, one of glibc's), each keeping the contract of the one it stands in for
+ * (libevent 2.1's evutil.c and http.c; glibc's sscanf). libevent calls them through its
+ * PLT, so a definition in the executable is the one the whole process uses (ELF symbol
+ * interposition, as with malloc). Where that does not hold, libevent's and glibc's own
+ * run and nothing else changes; evfast_active() tells which.
  *
  * evutil_vsnprintf: evhttp writes the status line and every response header with
  *   evbuffer_add_printf, and glibc's vsnprintf costs about 1,200 instructions a call
