@@ -36,7 +36,7 @@ check_head(struct worker *w, struct conn *c, struct evhttp_request *req)
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
 	const char *why = NULL;
-	size_t total = 0;
+	size_t total = 0, klen;
 	int n = 0, hosts = 0, lengths = 0;
 
 	if ((int64_t)strlen(evhttp_request_get_uri(req)) > w->conf->max_uri_length) {
@@ -46,11 +46,12 @@ check_head(struct worker *w, struct conn *c, struct evhttp_request *req)
 		return -1;
 	}
 	TAILQ_FOREACH(kv, in, next) {
+		klen = strlen(kv->key);
 		n++;
-		total += strlen(kv->key) + strlen(kv->value) + 4;
-		if (strcasecmp(kv->key, "Host") == 0)
+		total += klen + strlen(kv->value) + 4;
+		if (klen == 4 && strcasecmp(kv->key, "Host") == 0)
 			hosts++;
-		else if (strcasecmp(kv->key, "Content-Length") == 0)
+		else if (klen == 14 && strcasecmp(kv->key, "Content-Length") == 0)
 			lengths++;
 	}
 	if (n > w->conf->max_headers || (int64_t)total > w->conf->max_header_size) {
