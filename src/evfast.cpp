@@ -31,45 +31,34 @@
 #include <event2/util.h>
 
 #include "evfast.h"
+#include "util.h"
 
-/* Output cut to a buffer's room while counting what the whole would take. */
-struct clip {
-	char           *p, *end;        /* end: the place of the terminating NUL */
-	size_t          total;
-};
-
+/* Append n bytes of s to t (cut at its end), counting what the whole would take. */
 static void
-clip_put(struct clip *c, const char *s, size_t n)
+put(struct text *t, size_t *total, const char *s, size_t n)
 {
-	size_t room = (size_t)(c->end - c->p);
-
-	c->total += n;
-	if (n > room)
-		n = room;
-	memcpy(c->p, s, n);
-	c->p += n;
+	*total += n;
+	text_put(t, s, n);
 }
 
 static void
-clip_int(struct clip *c, int v)
+put_int(struct text *t, size_t *total, int v)
 {
-	char tmp[12], *q = tmp + sizeof(tmp);
-	unsigned int u = v < 0 ? 0U - (unsigned int)v : (unsigned int)v;
+	char d[12];
+	struct text nt = { d, d + sizeof(d) };
 
-	do {
-		*--q = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
 	if (v < 0)
-		*--q = '-';
-	clip_put(c, q, (size_t)(tmp + sizeof(tmp) - q));
+		TEXT_LIT(&nt, "-");
+	text_u64(&nt, v < 0 ? 0U - (unsigned int)v : (unsigned int)v);
+	put(t, total, d, (size_t)(nt.p - d));
 }
 
 /* One of evhttp's two response-head formats written from ap; -1 if this is neither. */
 static int
 head_format(char *buf, size_t buflen, const char *format, va_list ap)
 {
-	struct clip c = { buf, buf + buflen - 1, 0 };
+	struct text t = { buf, buf + buflen - 1 };     /* room for the NUL */
+	size_t total = 0;
 	const char *s1, *s2;
 	int major, minor, code;
 
@@ -78,9 +67,9 @@ head_format(char *buf, size_t buflen, const char *format, va_list ap)
 		s2 = va_arg(ap, const char *);
 		if (s1 == NULL || s2 == NULL)
 			return -1;
-		clip_put(&c, s1, strlen(s1));
-		clip_put(&c, ": ", 2);
-		clip_put(&c, s2, strlen(s2));
+		put(&t, &total, s1, strlen(s1));
+		put(&t, &total, ": ", 2);
+		put(&t, &total, s2, strlen(s2));
 	} else if (strcmp(format, "HTTP/%d.%d %d %s\r\n") == 0) {
 		major = va_arg(ap, int);
 		minor = va_arg(ap, int);
@@ -88,23 +77,23 @@ head_format(char *buf, size_t buflen, const char *format, va_list ap)
 		s1 = va_arg(ap, const char *);
 		if (s1 == NULL)
 			return -1;
-		clip_put(&c, "HTTP/", 5);
-		clip_int(&c, major);
-		clip_put(&c, ".", 1);
-		clip_int(&c, minor);
-		clip_put(&c, " ", 1);
-		clip_int(&c, code);
-		clip_put(&c, " ", 1);
-		clip_put(&c, s1, strlen(s1));
+		put(&t, &total, "HTTP/", 5);
+		put_int(&t, &total, major);
+		put(&t, &total, ".", 1);
+		put_int(&t, &total, minor);
+		put(&t, &total, " ", 1);
+		put_int(&t, &total, code);
+		put(&t, &total, " ", 1);
+		put(&t, &total, s1, strlen(s1));
 	} else {
 		return -1;
 	}
-	clip_put(&c, "\r\n", 2);
-	if (c.total > INT_MAX)
+	put(&t, &total, "\r\n", 2);
+	if (total > INT_MAX)
 		return -1;              /* vsnprintf's EOVERFLOW, from vsnprintf itself */
-	*c.p = '\0';
+	*t.p = '\0';
 	buf[buflen - 1] = '\0';        /* as libevent leaves it */
-	return (int)c.total;
+	return (int)total;
 }
 
 int

@@ -1,6 +1,6 @@
 // fuzz_evfast.cpp: libFuzzer target for evfast's stand-ins (evfast.h), each against the
 // function it replaces: glibc's vsnprintf and vsscanf on the same arbitrary input.
-// sources: evfast.cpp
+// sources: evfast.cpp util.cpp
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,47 +10,7 @@
 #include <event2/util.h>
 
 #include "evfast.h"
-
-extern "C" int __isoc99_vsscanf(const char *s, const char *format, va_list ap);
-
-static int
-reference_snprintf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (len == 0)
-		return 0;
-	va_start(ap, fmt);
-	r = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	buf[len - 1] = '\0';
-	return r;
-}
-
-static int
-fast_snprintf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = evutil_vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int
-reference_sscanf(const char *s, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = __isoc99_vsscanf(s, fmt, ap);
-	va_end(ap);
-	return r;
-}
+#include "../evfast_ref.h"
 
 /* Input: buffer length, three ints' worth of bytes, then text cut in two at the first 0. */
 extern "C" int
