@@ -16,51 +16,11 @@
 #include <event2/util.h>
 
 #include "evfast.h"
-
-extern "C" int __isoc99_vsscanf(const char *s, const char *format, va_list ap);
+#include "evfast_ref.h"
 
 typedef int (*cmp_fn)(const char *, const char *);
 typedef int (*ncmp_fn)(const char *, const char *, size_t);
 typedef const char *(*find_fn)(const struct evkeyvalq *, const char *);
-
-static int
-reference_snprintf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (len == 0)
-		return 0;
-	va_start(ap, fmt);
-	r = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	buf[len - 1] = '\0';
-	return r;
-}
-
-static int
-fast_snprintf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = evutil_vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int
-reference_sscanf(const char *s, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = __isoc99_vsscanf(s, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 static void
 active(void **state)
