@@ -330,18 +330,23 @@ def parse_ms(v):
     return n * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[u]
 
 
-def wrk(server, urlfile, ranged, conns, secs, work, token=""):
+def wrk_output(port, urlfile, ranged, threads, conns, secs, work, token=""):
+    """wrk's report for SECS seconds of the bench.lua requests (URLFILE) against PORT."""
     lua = os.path.join(work, "bench.lua")
     if not os.path.exists(lua):
         with open(lua, "w") as f:
             f.write(LUA)
     env = dict(os.environ, BENCH_URLS=urlfile, BENCH_RANGE="1" if ranged else "0",
                BENCH_TOKEN=token)
+    return subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % secs,
+                           "--latency", "-s", lua, "http://127.0.0.1:%d" % port], env=env,
+                          capture_output=True, text=True).stdout
+
+
+def wrk(server, urlfile, ranged, conns, secs, work, token=""):
     cpu0 = server.cpu_ticks()
     t0 = time.time()
-    out = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % secs, "--latency", "-s", lua,
-                          "http://127.0.0.1:%d" % server.port], env=env, capture_output=True,
-                         text=True).stdout
+    out = wrk_output(server.port, urlfile, ranged, 2, conns, secs, work, token)
     wall = time.time() - t0
     cpu = (server.cpu_ticks() - cpu0) / os.sysconf("SC_CLK_TCK")
     res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
@@ -506,15 +511,7 @@ def callgrind_counts(corpus, work, big, small):
             try:
                 urls = os.path.join(work, "cg-%s.urls" % sd.port)
                 write_urls(sd, kind, urls)
-                lua = os.path.join(work, "bench.lua")
-                if not os.path.exists(lua):
-                    with open(lua, "w") as f:
-                        f.write(LUA)
-                env = dict(os.environ, BENCH_URLS=urls, BENCH_RANGE="1" if ranged else "0",
-                           BENCH_TOKEN="")
-                txt = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % secs, "-s", lua,
-                                      "http://127.0.0.1:%d" % sd.port], env=env,
-                                     capture_output=True, text=True).stdout
+                txt = wrk_output(sd.port, urls, ranged, 1, 8, secs, work)
                 n = int(re.search(r"(\d+) requests in", txt).group(1))
                 time.sleep(3)                   # the collector commits what it got
             finally:
