@@ -14,6 +14,9 @@
 3. streamd: 2 workers, access log off, analytics on (and off for scenario e).
 4. Correctness first (byte-exact bodies, 206 + Content-Range), then wrk runs, servers
    alternating (A B A B ...), each scenario RUNS times; medians and the streamd/nginx ratio.
+   The ratio per round, median (min-max), divides the two runs of each round: the machine
+   drifts by 10-20 % over minutes, which moves the medians of both servers but cancels in
+   a round.
    After each run the script waits until the server uses no more CPU (streamd's collector
    committing that run's records), so no run is slowed by another's deferred work; that
    work is charged to its server in the "CPU us per request" rows.
@@ -541,6 +544,15 @@ def median(xs):
     return statistics.median(xs) if xs else 0
 
 
+def paired(a_runs, b_runs, metric, digits=2):
+    """The ratio a/b of each round (the two ran within one round, so a drift of the
+    machine slower than a round cancels), as "median (min-max)"."""
+    ratios = [a[metric] / b[metric] for a, b in zip(a_runs, b_runs) if b[metric]]
+    if not ratios:
+        return ""
+    return "%.*f (%.*f-%.*f)" % (digits, median(ratios), digits, min(ratios), digits, max(ratios))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -637,9 +649,10 @@ def main():
 
     # ------------------------------------------------------------------ table
     rows = []
-    header = "| scenario | streamd | nginx (best) | ratio | streamd p50 / p99 ms | nginx p50 / p99 ms | errors |"
+    header = ("| scenario | streamd | nginx (best) | ratio | ratio per round | "
+              "streamd p50 / p99 ms | nginx p50 / p99 ms | errors |")
     rows.append(header)
-    rows.append("|---|---|---|---|---|---|---|")
+    rows.append("|---|---|---|---|---|---|---|---|")
     for title, (metric, runs) in results.items():
         s_runs = runs["streamd"]
         best_name = max(("nginx (tcp_nopush on)", "nginx (tcp_nopush off)"),
@@ -648,18 +661,18 @@ def main():
         sv = median([r[metric] for r in s_runs])
         nv = median([r[metric] for r in n_runs])
         errors = sum(r["errors"] for n in runs for r in runs[n])
-        rows.append("| %s | %.1f | %.1f (%s) | %.2f | %.2f / %.2f | %.2f / %.2f | %d |" % (
+        rows.append("| %s | %.1f | %.1f (%s) | %.2f | %s | %.2f / %.2f | %.2f / %.2f | %d |" % (
             title, sv, nv, best_name.split("(")[1].rstrip(")"), sv / nv if nv else 0,
-            median([r["p50"] for r in s_runs]), median([r["p99"] for r in s_runs]),
+            paired(s_runs, n_runs, metric), median([r["p50"] for r in s_runs]), median([r["p99"] for r in s_runs]),
             median([r["p50"] for r in n_runs]), median([r["p99"] for r in n_runs]), errors))
         if metric == "rps":
             rows.append("| %s server CPU us per request, analytics drained | %.1f | %.1f | %.2f "
-                        "| | | |" % (title[:2], median([r["cpu_us_per_req"] for r in s_runs]),
+                        "| | | | |" % (title[:2], median([r["cpu_us_per_req"] for r in s_runs]),
                                      median([r["cpu_us_per_req"] for r in n_runs]),
                                      median([r["cpu_us_per_req"] for r in s_runs]) /
                                      max(1e-9, median([r["cpu_us_per_req"] for r in n_runs]))))
         if metric == "mbps":
-            rows.append("| c. server CPU s per GB sent | %.2f | %.2f | %.2f | | | |" % (
+            rows.append("| c. server CPU s per GB sent | %.2f | %.2f | %.2f | | | | |" % (
                 1024 * median([r["cpu_per_mb"] for r in s_runs]),
                 1024 * median([r["cpu_per_mb"] for r in n_runs]),
                 median([r["cpu_per_mb"] for r in s_runs]) /
@@ -667,29 +680,32 @@ def main():
     for kind in ("idle", "active"):
         s_rss = rss["streamd"][kind]
         n_rss = rss["nginx (tcp_nopush on)"][kind]
-        rows.append("| d. 1000 %s keep-alive: RSS per worker (MB) | %s | %s | %.2f | | | |" % (
+        rows.append("| d. 1000 %s keep-alive: RSS per worker (MB) | %s | %s | %.2f | | | | |" % (
             kind, " / ".join("%.1f" % (x / 1024) for x in s_rss),
             " / ".join("%.1f" % (x / 1024) for x in n_rss),
             max(s_rss) / max(1, max(n_rss))))
     for title, (metric, runs) in results.items():
         on = median([r[metric] for r in runs["streamd"]])
         off = median([r[metric] for r in runs["streamd (analytics off)"]])
-        rows.append("| e. analytics on/off: %s | %.1f | %.1f (off) | %.3f | | | |" % (
-            title.split(" (")[0][3:], on, off, on / off if off else 0))
+        rows.append("| e. analytics on/off: %s | %.1f | %.1f (off) | %.3f | %s | | | |" % (
+            title.split(" (")[0][3:], on, off, on / off if off else 0,
+            paired(runs["streamd"], runs["streamd (analytics off)"], metric, 3)))
         if metric == "rps":
             con = median([r["cpu_us_per_req"] for r in runs["streamd"]])
             coff = median([r["cpu_us_per_req"] for r in runs["streamd (analytics off)"]])
             rows.append("| e. analytics on/off: %s, CPU us per request | %.1f | %.1f (off) | "
-                        "%.3f | | | |" % (title.split(" (")[0][3:], con, coff,
+                        "%.3f | | | | |" % (title.split(" (")[0][3:], con, coff,
                                           con / coff if coff else 0))
     su, sj = median([r["rps"] for r in url_runs]), median([r["rps"] for r in jwt_runs])
     rows.append("| f. small GET, JWT bearer vs signed URL (req/s) | %.1f (JWT) | %.1f (URL) "
-                "| %.2f | | | %d |" % (sj, su, sj / su if su else 0,
-                                       sum(r["errors"] for r in jwt_runs)))
+                "| %.2f | %s | | | %d |" % (sj, su, sj / su if su else 0,
+                                            paired(jwt_runs, url_runs, "rps"),
+                                            sum(r["errors"] for r in jwt_runs)))
     for name, v in jwt_rows:
-        rows.append("| f. JWT validations per second, %s (one core) | %.0f | | | | | |" % (name, v))
+        rows.append("| f. JWT validations per second, %s (one core) | %.0f | | | | | | |" % (
+            name, v))
     rows.append("| g. collector: records per second into SQLite (one core, 1,000 per "
-                "transaction) | %.0f | | | | | |" % collector_rps)
+                "transaction) | %.0f | | | | | | |" % collector_rps)
     table = "\n".join(rows)
     print(table)
     info = subprocess.run([BIN, "-V"], capture_output=True, text=True).stdout.strip()
