@@ -108,9 +108,9 @@ void conn_request_begin(struct conn *c, struct evhttp_request *req);
 void conn_stop_all(struct worker *w, int drop_busy);
 /* Re-enable accepting if below the limits. */
 void conn_maybe_resume(struct worker *w);
-/* The socket stopped taking a response's bytes (send_timeout runs) / took them all. */
 /* sockio: bytes from the client arrived (the first after an idle period start a timer). */
 void conn_input_arrived(struct conn *c);
+/* The socket stopped taking a response's bytes (send_timeout runs) / took them all. */
 void conn_send_blocked(struct conn *c);
 void conn_send_drained(struct conn *c);
 /* Keep c's memory while callbacks that may close it run (nests). */
