@@ -663,7 +663,8 @@ def main():
         errors = sum(r["errors"] for n in runs for r in runs[n])
         rows.append("| %s | %.1f | %.1f (%s) | %.2f | %s | %.2f / %.2f | %.2f / %.2f | %d |" % (
             title, sv, nv, best_name.split("(")[1].rstrip(")"), sv / nv if nv else 0,
-            paired(s_runs, n_runs, metric), median([r["p50"] for r in s_runs]), median([r["p99"] for r in s_runs]),
+            paired(s_runs, n_runs, metric),
+            median([r["p50"] for r in s_runs]), median([r["p99"] for r in s_runs]),
             median([r["p50"] for r in n_runs]), median([r["p99"] for r in n_runs]), errors))
         if metric == "rps":
             rows.append("| %s server CPU us per request, analytics drained | %.1f | %.1f | %.2f "
